@@ -1,0 +1,1 @@
+# Self-inspections, tasks, inspections and the rectification loop arrive with their issues.
