@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from ninja.throttling import AnonRateThrottle
 
@@ -73,7 +73,7 @@ class EnterpriseFilter(Schema):
 )
 def create_token(request, payload: TokenIn):
     token, raw = tokens.token_create(request=request, **payload.dict())
-    return 201, {"id": token.pk, "token": raw, "device": token.device, "expires_at": token.expires_at}
+    return Status(201, {"id": token.pk, "token": raw, "device": token.device, "expires_at": token.expires_at})
 
 
 @router.get("/auth/tokens", response=list[TokenOut])
@@ -85,7 +85,7 @@ def list_tokens(request):
 def revoke_token(request, token_id: int):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     tokens.token_revoke(token=token, actor=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/enterprises", response=list[EnterpriseOut])

@@ -1,0 +1,97 @@
+"""Settings are read once per process, so each case starts a fresh interpreter."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import env
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "p" * 20 + "roduction-secret-key-that-is-long-enough-0123456789",
+    "ALLOWED_HOSTS": "supervision.example.gov.cn",
+    "PUBLIC_BASE_URL": "https://supervision.example.gov.cn",
+}
+
+
+def run_manage(*args, **environ):
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "DATABASE_URL"}}
+    base["VAR_DIR"] = environ.pop("VAR_DIR", str(ROOT / "var"))
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG: expected a boolean"),
+        ("DATABASE_URL", "mysql://root@localhost/db", "DATABASE_URL: unsupported database URL scheme 'mysql'"),
+        ("PUBLIC_BASE_URL", "supervision.example.gov.cn", "PUBLIC_BASE_URL: expected an absolute http"),
+        ("SECURE_HSTS_SECONDS", "a year", "SECURE_HSTS_SECONDS: expected a whole number"),
+        ("SECRET_KEY", "short", "SECRET_KEY: must be at least 50 characters"),
+        ("API_TOKEN_TTL_DAYS", "0", "API_TOKEN_TTL_DAYS: must be at least 1"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(variable, value, message):
+    result = run_manage("check", **{**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_needs_a_secret_key():
+    environ = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = run_manage("check", **environ)
+    assert result.returncode != 0
+    assert "SECRET_KEY: this environment variable must be set when DEBUG is off" in result.stderr
+
+
+def test_deploy_check_is_clean_with_production_values():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_development_makes_its_own_key_outside_the_repository(tmp_path):
+    result = run_manage("check", DEBUG="1", VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert len((tmp_path / "dev-secret-key").read_text()) >= 50
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("yes", True), ("ON", True), ("0", False), ("false", False), ("", False)]
+)
+def test_booleans(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env.env_bool("FLAG", not expected) is expected
+
+
+def test_lists_drop_blanks(monkeypatch):
+    monkeypatch.setenv("HOSTS", " a.example, ,b.example ")
+    assert env.env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_postgres_urls_are_parsed(monkeypatch):
+    monkeypatch.setenv("DB", "postgres://postgres@127.0.0.1:5432/supervision")
+    config = env.env_database("DB", "sqlite:///x.sqlite3")
+    assert config["ENGINE"] == "django.db.backends.postgresql" and config["NAME"] == "supervision"
+
+
+def test_a_database_url_without_a_name_is_refused(monkeypatch):
+    monkeypatch.setenv("DB", "postgres://postgres@127.0.0.1:5432")
+    with pytest.raises(Exception, match="DB: the database URL names no database"):
+        env.env_database("DB", "sqlite:///x.sqlite3")
+
+
+def test_the_public_base_url_loses_its_trailing_slash(monkeypatch):
+    monkeypatch.setenv("URL", "https://example.gov.cn/")
+    assert env.env_url("URL", "http://x") == "https://example.gov.cn"
