@@ -31,7 +31,7 @@ class BearerToken(HttpBearer):
 api = NinjaAPI(
     title="Supervision platform API",
     version="1",
-    description="Post-licensing supervision: enterprises, codes, checklists, inspections and their closed loop.",
+    description="Post-licensing supervision: enterprises, codes, checklists, inspections, the closed loop.",
     urls_namespace="api",
     auth=[BearerToken(), django_auth],
 )

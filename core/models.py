@@ -19,14 +19,14 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.display_name
+
     @property
     def display_name(self) -> str:
         if self.name_en and (get_language() or "").startswith("en"):
             return self.name_en
         return self.name
-
-    def __str__(self) -> str:
-        return self.display_name
 
 
 class District(BilingualName):
@@ -45,7 +45,12 @@ class District(BilingualName):
     )
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     # Materialised path of codes ("110000/110105/"): "this district and everything
     # below it" is one indexed prefix query, used by every jurisdiction filter.
@@ -108,7 +113,9 @@ class Enterprise(models.Model):
         REVOKED = "revoked", _("revoked")
         DEREGISTERED = "deregistered", _("deregistered")
 
-    uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True, validators=[validate_uscc])
+    uscc = models.CharField(
+        _("unified social credit code"), max_length=18, unique=True, validators=[validate_uscc]
+    )
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True)
     district = models.ForeignKey(District, verbose_name=_("district"), on_delete=models.PROTECT)
@@ -196,7 +203,9 @@ class Regulator(models.Model):
     department = models.ForeignKey(
         Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT
     )
-    district = models.ForeignKey(District, verbose_name=_("district"), null=True, blank=True, on_delete=models.PROTECT)
+    district = models.ForeignKey(
+        District, verbose_name=_("district"), null=True, blank=True, on_delete=models.PROTECT
+    )
 
     class Meta:
         verbose_name = _("regulator")
@@ -245,7 +254,12 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(editable=False)
     # PROTECT: a user who acted can be deactivated but never deleted, or the chain would lose its actor.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     action = models.CharField(max_length=60, editable=False)
     target_type = models.CharField(max_length=60, blank=True, editable=False)
@@ -285,3 +299,6 @@ class AuditChainHead(models.Model):
     class Meta:
         verbose_name = _("audit chain head")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="audit_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"

@@ -10,6 +10,7 @@ from core.models import Department, District, Enterprise, Scene
 from core.pagination import Page
 from core.permissions import roles_of
 
+
 @require_GET
 def home(request):
     roles = roles_of(request.user)
@@ -33,10 +34,13 @@ def home(request):
         }
     return render(request, f"core/home_{roles.primary}.html", context)
 
+
 @login_required
 @require_GET
 def enterprise_list(request):
-    filters = {key: request.GET.get(key, "").strip() or None for key in ("district", "scene", "q", "licence_status")}
+    filters = {
+        key: request.GET.get(key, "").strip() or None for key in ("district", "scene", "q", "licence_status")
+    }
     error = None
     try:
         queryset = selectors.enterprise_list(user=request.user, **filters)
@@ -60,6 +64,7 @@ def enterprise_list(request):
     }
     return render(request, "core/enterprise_list.html", context, status=400 if error else 200)
 
+
 @login_required
 @require_GET
 def enterprise_detail(request, uscc: str):
@@ -71,11 +76,10 @@ def enterprise_detail(request, uscc: str):
         return render(request, "core/error.html", {"message": exc.message}, status=exc.status)
     return render(request, "core/enterprise_detail.html", {"enterprise": enterprise})
 
+
 @require_GET
 def healthz(request):
     """Load balancers ask this; it touches the database so a dead connection shows."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
-
-__all__ = ["enterprise_detail", "enterprise_list", "enterprises_visible_to", "healthz", "home"]

@@ -1,7 +1,13 @@
 import pytest
 from django.core.cache import cache
 
-from tests.factories import EnterpriseFactory, InspectorFactory, MembershipFactory, RegulatorFactory, UserFactory
+from tests.factories import (
+    EnterpriseFactory,
+    InspectorFactory,
+    MembershipFactory,
+    RegulatorFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +34,9 @@ def far_enterprise(db):
     """In another district (Haidian) and a scene market regulation does not supervise (medical)."""
     from core.models import District, Scene
 
-    return EnterpriseFactory(district=District.objects.get(code="110108"), scene=Scene.objects.get(code="medical"))
+    return EnterpriseFactory(
+        district=District.objects.get(code="110108"), scene=Scene.objects.get(code="medical")
+    )
 
 
 @pytest.fixture
@@ -66,3 +74,13 @@ def _media_root(settings, tmp_path):
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per user; tests create hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    # Services and commands speak the active language (Chinese by default); tests assert on the
+    # English source strings. Requests still pick their language through LocaleMiddleware.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -12,6 +12,21 @@ from tests.factories import PASSWORD, EnterpriseFactory, MembershipFactory, User
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client():
+    # API messages follow Accept-Language; these tests read the English ones.
+    from django.test import Client
+
+    return Client(headers={"Accept-Language": "en"})
+
+
+def test_messages_default_to_chinese():
+    from django.test import Client
+
+    response = Client().get("/api/v1/enterprises")
+    assert response.json()["message"] == "请登录或提供有效的访问令牌。"
+
+
 def get_token(client, username, device="tablet-1"):
     response = client.post(
         "/api/v1/auth/token",
@@ -53,13 +68,19 @@ def test_it_rejects_wrong_credentials_with_the_error_format(client, inspector_us
         content_type="application/json",
     )
     assert response.status_code == 401
-    assert response.json() == {"code": "invalid_credentials", "message": "Wrong username or password.", "details": None}
+    assert response.json() == {
+        "code": "invalid_credentials",
+        "message": "Wrong username or password.",
+        "details": None,
+    }
     assert not ApiToken.objects.exists()
 
 
 def test_it_rejects_a_token_request_without_a_device(client, inspector_user):
     response = client.post(
-        "/api/v1/auth/token", {"username": inspector_user.username, "password": PASSWORD}, content_type="application/json"
+        "/api/v1/auth/token",
+        {"username": inspector_user.username, "password": PASSWORD},
+        content_type="application/json",
     )
     assert response.status_code == 422
     body = response.json()
@@ -69,7 +90,8 @@ def test_it_rejects_a_token_request_without_a_device(client, inspector_user):
 def test_token_requests_are_rate_limited(client, inspector_user):
     payload = {"username": inspector_user.username, "password": "wrong", "device": "x"}
     statuses = [
-        client.post("/api/v1/auth/token", payload, content_type="application/json").status_code for _ in range(21)
+        client.post("/api/v1/auth/token", payload, content_type="application/json").status_code
+        for _ in range(21)
     ]
     assert statuses[:20] == [401] * 20
     assert statuses[20] == 429
@@ -167,7 +189,9 @@ def people(business_user, inspector_user, regulator_user, admin_user, outsider, 
 
 
 @pytest.mark.parametrize(("role", "which"), sorted(EXPECTED))
-def test_permission_table_for_one_enterprise(client, people, enterprise, other_enterprise, far_enterprise, role, which):
+def test_permission_table_for_one_enterprise(
+    client, people, enterprise, other_enterprise, far_enterprise, role, which
+):
     target = {"own": enterprise, "other": other_enterprise, "out_of_scope": far_enterprise}[which]
     if role != "anonymous":
         client.force_login(people[role])
@@ -227,7 +251,9 @@ def test_pages_do_not_count_but_say_whether_there_is_more(client, admin_user):
     assert len(first["items"]) == 2 and first["has_next"] is True and first["page"] == 1
     assert len(last["items"]) == 1 and last["has_next"] is False
     everything = [
-        item["uscc"] for p in (1, 2, 3) for item in client.get("/api/v1/enterprises", {"page_size": 2, "page": p}).json()["items"]
+        item["uscc"]
+        for p in (1, 2, 3)
+        for item in client.get("/api/v1/enterprises", {"page_size": 2, "page": p}).json()["items"]
     ]
     assert everything == sorted(everything) and len(set(everything)) == 5
 
@@ -271,7 +297,11 @@ def test_session_writes_need_csrf(inspector_user):
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(inspector_user)
     token = ApiToken.objects.create(
-        user=inspector_user, device="d", key_hash="0" * 64, prefix="x", expires_at=timezone.now() + timedelta(days=1)
+        user=inspector_user,
+        device="d",
+        key_hash="0" * 64,
+        prefix="x",
+        expires_at=timezone.now() + timedelta(days=1),
     )
     response = csrf_client.delete(f"/api/v1/auth/tokens/{token.pk}")
     assert response.status_code in {401, 403}
