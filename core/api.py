@@ -19,7 +19,9 @@ router = Router(tags=["core"])
 class TokenIn(Schema):
     username: str = Field(..., min_length=1, max_length=150)
     password: str = Field(..., min_length=1, max_length=4096)
-    device: str = Field(..., min_length=1, max_length=100, description="A name for the device, shown in the token list")
+    device: str = Field(
+        ..., min_length=1, max_length=100, description="A name for the device, shown in the token list"
+    )
 
 
 class TokenCreatedOut(Schema):
@@ -59,7 +61,9 @@ class EnterpriseOut(Schema):
 
 
 class EnterpriseFilter(Schema):
-    district: str | None = Field(None, max_length=12, description="Division code; includes the districts below it")
+    district: str | None = Field(
+        None, max_length=12, description="Division code; includes the districts below it"
+    )
     scene: str | None = Field(None, max_length=40, description="Scene code, e.g. catering")
     licence_status: str | None = Field(None, max_length=20)
     q: str | None = Field(None, max_length=100, description="Part of the name, or the start of the USCC")

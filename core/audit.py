@@ -69,7 +69,9 @@ def target_label(target: models.Model | None) -> tuple[str, str]:
 
 
 @transaction.atomic
-def audit_record(*, actor, action: str, target: models.Model | None = None, data: dict | None = None) -> AuditEvent:
+def audit_record(
+    *, actor, action: str, target: models.Model | None = None, data: dict | None = None
+) -> AuditEvent:
     """Append one event. ``actor`` is a user or None for the system (imports, tasks)."""
     # Normalise through JSON once, so what is stored is exactly what was hashed.
     payload = json.loads(canonical(data or {}))
@@ -119,9 +121,13 @@ def verify_chain() -> ChainReport:
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     for event in _events():
         if event.seq != expected_seq:
-            return ChainReport(False, count, expected_seq, f"event #{expected_seq} is missing (next is #{event.seq})")
+            return ChainReport(
+                False, count, expected_seq, f"event #{expected_seq} is missing (next is #{event.seq})"
+            )
         if event.prev_hash != prev_hash:
-            return ChainReport(False, count, event.seq, "its previous-hash does not match the event before it")
+            return ChainReport(
+                False, count, event.seq, "its previous-hash does not match the event before it"
+            )
         recomputed = compute_hash(
             seq=event.seq,
             created_at=event.created_at,

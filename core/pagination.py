@@ -37,4 +37,9 @@ class NoCountPagination(PaginationBase):
 
     def paginate_queryset(self, queryset, pagination: Input, request, **params):
         page = Page(queryset, page=pagination.page, page_size=pagination.page_size)
-        return {"items": page.items, "page": page.number, "page_size": page.page_size, "has_next": page.has_next}
+        return {
+            "items": page.items,
+            "page": page.number,
+            "page_size": page.page_size,
+            "has_next": page.has_next,
+        }

@@ -53,7 +53,9 @@ def roles_of(user) -> Roles:
         regulator=Regulator.objects.select_related("department", "district").filter(user=user).first(),
         inspector=Inspector.objects.select_related("department").filter(user=user, active=True).first(),
         enterprise_ids=tuple(
-            EnterpriseMembership.objects.filter(user=user).order_by("enterprise_id").values_list("enterprise_id", flat=True)
+            EnterpriseMembership.objects.filter(user=user)
+            .order_by("enterprise_id")
+            .values_list("enterprise_id", flat=True)
         ),
     )
     user._roles_cache = roles

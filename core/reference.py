@@ -55,7 +55,13 @@ DEPARTMENTS = [
 SCENES = [
     ("catering", "餐饮服务", "Catering", 3, ["market_regulation", "fire_rescue", "ecology_environment"]),
     ("medical", "医疗机构", "Medical institution", 4, ["health", "fire_rescue", "ecology_environment"]),
-    ("elderly_care", "养老机构", "Elderly care", 3, ["civil_affairs", "health", "fire_rescue", "market_regulation"]),
+    (
+        "elderly_care",
+        "养老机构",
+        "Elderly care",
+        3,
+        ["civil_affairs", "health", "fire_rescue", "market_regulation"],
+    ),
     ("pharmacy", "药品零售", "Pharmacy", 3, ["medical_products", "market_regulation"]),
     ("school_canteen", "学校食堂", "School canteen", 4, ["education", "market_regulation", "health"]),
     ("hotel", "旅馆住宿", "Hotel", 2, ["public_security", "fire_rescue", "culture_tourism", "health"]),
@@ -68,7 +74,13 @@ SCENES = [
     ),
     ("construction", "建筑施工", "Construction site", 3, ["housing_construction", "emergency_management"]),
     ("childcare", "托育机构", "Childcare", 3, ["health", "education", "fire_rescue"]),
-    ("entertainment", "娱乐场所", "Entertainment venue", 2, ["culture_tourism", "public_security", "fire_rescue"]),
+    (
+        "entertainment",
+        "娱乐场所",
+        "Entertainment venue",
+        2,
+        ["culture_tourism", "public_security", "fire_rescue"],
+    ),
     ("food_production", "食品生产", "Food production", 3, ["market_regulation", "ecology_environment"]),
     ("retail", "商超零售", "Retail store", 1, ["market_regulation", "fire_rescue"]),
 ]
@@ -80,7 +92,8 @@ def load(District, Department, Scene) -> None:
     def upsert_district(code, name, name_en, level, parent):
         path = f"{parent.path if parent else ''}{code}/"
         district, _ = District.objects.update_or_create(
-            code=code, defaults={"name": name, "name_en": name_en, "level": level, "parent": parent, "path": path}
+            code=code,
+            defaults={"name": name, "name_en": name_en, "level": level, "parent": parent, "path": path},
         )
         return district
 

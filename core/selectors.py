@@ -23,7 +23,9 @@ def enterprise_list(
     if district:
         node = District.objects.filter(code=district.strip()).first()
         if node is None:
-            raise DomainError(_("Unknown district code %(code)s.") % {"code": district}, code="unknown_district")
+            raise DomainError(
+                _("Unknown district code %(code)s.") % {"code": district}, code="unknown_district"
+            )
         qs = qs.filter(district__in=node.subtree())
     if scene:
         scene_obj = Scene.objects.filter(code=scene.strip()).first()
@@ -33,7 +35,8 @@ def enterprise_list(
     if licence_status:
         if licence_status not in Enterprise.LicenceStatus.values:
             raise DomainError(
-                _("Unknown licence status %(status)s.") % {"status": licence_status}, code="unknown_licence_status"
+                _("Unknown licence status %(status)s.") % {"status": licence_status},
+                code="unknown_licence_status",
             )
         qs = qs.filter(licence_status=licence_status)
     if q and q.strip():

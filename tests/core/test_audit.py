@@ -1,10 +1,10 @@
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
-from django.core.exceptions import ValidationError
 
 from core.audit import GENESIS_HASH, audit_record, verify_chain
 from core.models import AuditEvent
@@ -15,7 +15,9 @@ def _table():
 
 
 def _append(n, actor=None):
-    return [audit_record(actor=actor, action="test.step", data={"i": i, "text": "整改通知"}) for i in range(n)]
+    return [
+        audit_record(actor=actor, action="test.step", data={"i": i, "text": "整改通知"}) for i in range(n)
+    ]
 
 
 @pytest.mark.django_db
@@ -38,7 +40,9 @@ def test_it_stores_exactly_what_it_hashed(enterprise):
     from datetime import date
     from decimal import Decimal
 
-    audit_record(actor=None, action="test.types", target=enterprise, data={"d": date(2026, 1, 2), "n": Decimal("1.50")})
+    audit_record(
+        actor=None, action="test.types", target=enterprise, data={"d": date(2026, 1, 2), "n": Decimal("1.50")}
+    )
     event = AuditEvent.objects.get()
     assert event.data == {"d": "2026-01-02", "n": "1.50"}
     assert event.target_type == "core.enterprise" and event.target_id == str(enterprise.pk)

@@ -2,7 +2,13 @@ import pytest
 
 from core.models import Department, District, Scene
 from core.permissions import enterprises_visible_to, mask_name, may_see_personal_data, roles_of
-from tests.factories import EnterpriseFactory, InspectorFactory, MembershipFactory, RegulatorFactory, UserFactory
+from tests.factories import (
+    EnterpriseFactory,
+    InspectorFactory,
+    MembershipFactory,
+    RegulatorFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +17,9 @@ def visible(user):
     return set(enterprises_visible_to(user).values_list("uscc", flat=True))
 
 
-def test_a_business_user_sees_only_their_own_enterprise(business_user, enterprise, other_enterprise, far_enterprise):
+def test_a_business_user_sees_only_their_own_enterprise(
+    business_user, enterprise, other_enterprise, far_enterprise
+):
     assert visible(business_user) == {enterprise.uscc}
 
 
@@ -64,7 +72,8 @@ def test_department_and_district_scopes_intersect(enterprise):
     medical_in_chaoyang = EnterpriseFactory(scene=Scene.objects.get(code="medical"))
     catering_in_haidian = EnterpriseFactory(district=District.objects.get(code="110108"))
     regulator = RegulatorFactory(
-        department=Department.objects.get(code="market_regulation"), district=District.objects.get(code="110105")
+        department=Department.objects.get(code="market_regulation"),
+        district=District.objects.get(code="110105"),
     ).user
     assert visible(regulator) == {enterprise.uscc}
     assert medical_in_chaoyang.uscc not in visible(regulator)
@@ -103,7 +112,9 @@ def test_roles_add_up_and_pick_a_home(enterprise, far_enterprise):
     assert visible(user) == {enterprise.uscc, far_enterprise.uscc}
 
 
-def test_personal_data_is_for_those_with_the_enterprise_in_scope(business_user, inspector_user, outsider, enterprise):
+def test_personal_data_is_for_those_with_the_enterprise_in_scope(
+    business_user, inspector_user, outsider, enterprise
+):
     assert may_see_personal_data(business_user, enterprise)
     assert may_see_personal_data(inspector_user, enterprise)
     assert not may_see_personal_data(outsider, enterprise)

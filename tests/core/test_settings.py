@@ -19,7 +19,11 @@ PRODUCTION = {
 
 
 def run_manage(*args, **environ):
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "DATABASE_URL"}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "DATABASE_URL"}
+    }
     base["VAR_DIR"] = environ.pop("VAR_DIR", str(ROOT / "var"))
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -35,7 +39,11 @@ def run_manage(*args, **environ):
     ("variable", "value", "message"),
     [
         ("DEBUG", "maybe", "DEBUG: expected a boolean"),
-        ("DATABASE_URL", "mysql://root@localhost/db", "DATABASE_URL: unsupported database URL scheme 'mysql'"),
+        (
+            "DATABASE_URL",
+            "mysql://root@localhost/db",
+            "DATABASE_URL: unsupported database URL scheme 'mysql'",
+        ),
         ("PUBLIC_BASE_URL", "supervision.example.gov.cn", "PUBLIC_BASE_URL: expected an absolute http"),
         ("SECURE_HSTS_SECONDS", "a year", "SECURE_HSTS_SECONDS: expected a whole number"),
         ("SECRET_KEY", "short", "SECRET_KEY: must be at least 50 characters"),
@@ -68,7 +76,8 @@ def test_development_makes_its_own_key_outside_the_repository(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [("1", True), ("yes", True), ("ON", True), ("0", False), ("false", False), ("", False)]
+    ("raw", "expected"),
+    [("1", True), ("yes", True), ("ON", True), ("0", False), ("false", False), ("", False)],
 )
 def test_booleans(monkeypatch, raw, expected):
     monkeypatch.setenv("FLAG", raw)

@@ -15,7 +15,9 @@ def test_anonymous_home_offers_sign_in_in_chinese_by_default(client):
 
 
 def test_sign_in_lands_on_the_role_home(client, inspector_user):
-    response = client.post(reverse("login"), {"username": inspector_user.username, "password": PASSWORD}, follow=True)
+    response = client.post(
+        reverse("login"), {"username": inspector_user.username, "password": PASSWORD}, follow=True
+    )
     assert response.status_code == 200
     assert response.templates[0].name == "core/home_inspector.html"
 
@@ -94,7 +96,10 @@ def test_detail_page_permission_table(client, request, role, which, status):
 
 def test_the_detail_page_shows_the_legal_representative_to_those_entitled(client, inspector_user, enterprise):
     client.force_login(inspector_user)
-    assert enterprise.legal_representative in client.get(reverse("enterprise-detail", args=[enterprise.uscc])).content.decode()
+    assert (
+        enterprise.legal_representative
+        in client.get(reverse("enterprise-detail", args=[enterprise.uscc])).content.decode()
+    )
 
 
 def test_a_malformed_code_in_the_url_gets_a_clear_400_page(client, admin_user):
@@ -104,7 +109,9 @@ def test_a_malformed_code_in_the_url_gets_a_clear_400_page(client, admin_user):
     assert "18" in response.content.decode()
 
 
-def test_the_list_is_filtered_by_scope_and_paginated(client, inspector_user, enterprise, other_enterprise, far_enterprise):
+def test_the_list_is_filtered_by_scope_and_paginated(
+    client, inspector_user, enterprise, other_enterprise, far_enterprise
+):
     client.force_login(inspector_user)
     html = client.get(reverse("enterprise-list")).content.decode()
     assert enterprise.uscc in html and other_enterprise.uscc in html

@@ -4,7 +4,9 @@ from core.audit import verify_chain
 
 
 class Command(BaseCommand):
-    help = "Walk the audit chain and check every event's hash and link; exit non-zero at the first broken one."
+    help = (
+        "Walk the audit chain and check every event's hash and link; exit non-zero at the first broken one."
+    )
 
     def handle(self, *args, **options):
         report = verify_chain()
