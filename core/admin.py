@@ -1,5 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 
+from core.audit import audit_record
 from core.models import (
     ApiToken,
     AuditChainHead,
@@ -14,8 +18,34 @@ from core.models import (
 )
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Changes made through the admin are state changes too: each one is audited with its fields."""
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            action = "change" if change else "add"
+            audit_record(
+                actor=request.user,
+                action=f"admin.{action}",
+                target=obj,
+                data={"fields": sorted(form.changed_data) if change else sorted(form.fields)},
+            )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            audit_record(actor=request.user, action="admin.delete", target=obj, data={"repr": str(obj)})
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                audit_record(actor=request.user, action="admin.delete", target=obj, data={"repr": str(obj)})
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(AuditedAdmin):
     list_display = ["code", "name", "name_en", "level", "parent"]
     list_filter = ["level"]
     search_fields = ["code", "name", "name_en"]
@@ -23,19 +53,19 @@ class DistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(AuditedAdmin):
     list_display = ["code", "name", "name_en"]
     search_fields = ["code", "name", "name_en"]
 
 
 @admin.register(Scene)
-class SceneAdmin(admin.ModelAdmin):
+class SceneAdmin(AuditedAdmin):
     list_display = ["code", "name", "name_en", "inherent_risk"]
     filter_horizontal = ["departments"]
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(AuditedAdmin):
     list_display = ["uscc", "name", "district", "scene", "licence_status"]
     list_filter = ["licence_status", "scene"]
     # Prefix search on the code and the name: the admin must stay usable with millions of rows.
@@ -46,13 +76,13 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 
 @admin.register(EnterpriseMembership)
-class EnterpriseMembershipAdmin(admin.ModelAdmin):
+class EnterpriseMembershipAdmin(AuditedAdmin):
     list_display = ["user", "enterprise", "role", "created_at"]
     raw_id_fields = ["user", "enterprise"]
 
 
 @admin.register(Inspector)
-class InspectorAdmin(admin.ModelAdmin):
+class InspectorAdmin(AuditedAdmin):
     list_display = ["user", "department", "certificate_no", "active"]
     list_filter = ["department", "active"]
     filter_horizontal = ["districts"]
@@ -60,16 +90,24 @@ class InspectorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Regulator)
-class RegulatorAdmin(admin.ModelAdmin):
+class RegulatorAdmin(AuditedAdmin):
     list_display = ["user", "department", "district"]
     raw_id_fields = ["user"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdmin):
     list_display = ["prefix", "user", "device", "created_at", "expires_at", "last_used_at", "revoked_at"]
     readonly_fields = ["key_hash", "prefix", "created_at", "last_used_at"]
     raw_id_fields = ["user"]
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(AuditedAdmin, DjangoUserAdmin):
+    pass
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -61,9 +62,16 @@ class District(BilingualName):
         verbose_name = _("district")
         verbose_name_plural = _("districts")
 
+    @transaction.atomic
     def save(self, *args, **kwargs):
+        old_path = self.path
         self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
         super().save(*args, **kwargs)
+        if old_path and old_path != self.path:
+            # A re-coded or moved division carries its whole subtree along.
+            District.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(Value(self.path), Substr("path", len(old_path) + 1))
+            )
 
     def subtree(self) -> models.QuerySet["District"]:
         return District.objects.filter(path__startswith=self.path)
