@@ -2,15 +2,22 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from ninja.throttling import AnonRateThrottle
 
-from core import selectors, tokens
+from core import code_documents, codes, permissions, qr, selectors, tokens
+from core.api_auth import ANYONE
 from core.api_schemas import ErrorOut
-from core.models import ApiToken, Enterprise
+from core.errors import DomainError, NotFound
+from core.landing import landing_resolve
+from core.models import ApiToken, CodeBatch, District, Enterprise, IdentityCode, ScanEvent
 from core.pagination import NoCountPagination
 
 router = Router(tags=["core"])
@@ -101,3 +108,236 @@ def list_enterprises(request, filters: Query[EnterpriseFilter]):
 @router.get("/enterprises/{uscc}", response={200: EnterpriseOut, 404: ErrorOut, 422: ErrorOut})
 def get_enterprise(request, uscc: str):
     return selectors.enterprise_get(user=request.user, uscc=uscc)
+
+
+# --- identity codes and the scan landing ------------------------------------------------------------
+
+
+class CodeOut(Schema):
+    token: str
+    status: IdentityCode.Status
+    url: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_url(obj) -> str:
+        return codes.code_url(obj.token)
+
+
+class ReasonIn(Schema):
+    reason: str = Field("", max_length=200)
+
+
+class CardOut(Schema):
+    """The enterprise as the scan landing shows it; fields a view may not see are left out."""
+
+    uscc: str
+    name: str
+    scene: RefOut
+    licence_status: Enterprise.LicenceStatus
+    tier: str | None = None
+    published_results: list = []
+    district: RefOut | None = None
+    address: str | None = None
+    legal_representative: str | None = None
+    opened_on: date | None = None
+
+
+class ScanOut(Schema):
+    view: str = Field(..., description="public | business | inspector | regulator")
+    enterprise: CardOut
+
+
+PUBLIC_FIELDS = {"uscc", "name", "scene", "licence_status", "tier", "published_results"}
+
+
+@router.get(
+    "/scan/{token}",
+    auth=ANYONE,
+    response={200: ScanOut, 404: ErrorOut, 410: ErrorOut},
+    exclude_none=True,
+    summary="What a scanned code shows to the caller",
+)
+def scan(request, token: str):
+    landing = landing_resolve(request, token, channel="api")
+    if landing.status == 410:
+        raise DomainError(_("This code is no longer valid."), code=f"code_{landing.outcome}", status=410)
+    if landing.status != 200:
+        raise NotFound(_("No such code."), code="unknown_code")
+    enterprise = landing.enterprise
+    card = CardOut.from_orm(enterprise).dict(by_alias=True)
+    card.update(tier=landing.extra.get("tier"), published_results=landing.extra.get("published_results", []))
+    if landing.view == "public":
+        card = {key: value for key, value in card.items() if key in PUBLIC_FIELDS}
+    return {"view": landing.view, "enterprise": card}
+
+
+def _code_for(request, uscc: str) -> IdentityCode:
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+    return codes.code_issue(enterprise=enterprise, actor=request.user)
+
+
+@router.get("/enterprises/{uscc}/code", response={200: CodeOut, 404: ErrorOut, 422: ErrorOut})
+def get_code(request, uscc: str):
+    return _code_for(request, uscc)
+
+
+@router.get(
+    "/enterprises/{uscc}/code.png", url_name="enterprise_code_png", response={200: None, 404: ErrorOut}
+)
+def code_png(request, uscc: str):
+    code = _code_for(request, uscc)
+    return _file_response(qr.code_png(code), "image/png", f"{code.enterprise.uscc}.png")
+
+
+@router.get(
+    "/enterprises/{uscc}/code.svg", url_name="enterprise_code_svg", response={200: None, 404: ErrorOut}
+)
+def code_svg(request, uscc: str):
+    code = _code_for(request, uscc)
+    return _file_response(qr.code_svg(code), "image/svg+xml", f"{code.enterprise.uscc}.svg")
+
+
+@router.get(
+    "/enterprises/{uscc}/code.pdf", url_name="enterprise_code_pdf", response={200: None, 404: ErrorOut}
+)
+def code_pdf(request, uscc: str, layout: Literal["sticker", "poster"] = "sticker"):
+    code = _code_for(request, uscc)
+    return _file_response(
+        code_documents.code_pdf(code, layout=layout),
+        "application/pdf",
+        f"{code.enterprise.uscc}-{layout}.pdf",
+    )
+
+
+def _file_response(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    # Private: the caller is signed in; a shared cache must not hand it to the next person.
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _managed_enterprise(request, uscc: str) -> Enterprise:
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+    if not permissions.can_manage_codes(request.user, enterprise):
+        raise DomainError(_("Only a regulator in charge may change this code."), code="forbidden", status=403)
+    return enterprise
+
+
+@router.post("/enterprises/{uscc}/code/rotate", response={200: CodeOut, 403: ErrorOut, 404: ErrorOut})
+def rotate_code(request, uscc: str, payload: ReasonIn):
+    return codes.code_rotate(
+        enterprise=_managed_enterprise(request, uscc), actor=request.user, reason=payload.reason
+    )
+
+
+@router.post(
+    "/enterprises/{uscc}/code/revoke",
+    response={200: CodeOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def revoke_code(request, uscc: str, payload: ReasonIn):
+    return codes.code_revoke(
+        enterprise=_managed_enterprise(request, uscc), actor=request.user, reason=payload.reason
+    )
+
+
+class ScanEventOut(Schema):
+    at: datetime
+    token: str
+    enterprise: str | None
+    outcome: ScanEvent.Outcome
+    view: str
+    channel: str
+    user: str | None
+    user_agent: str
+    client: str
+
+    @staticmethod
+    def resolve_enterprise(obj) -> str | None:
+        return obj.enterprise.uscc if obj.enterprise_id else None
+
+    @staticmethod
+    def resolve_user(obj) -> str | None:
+        return obj.user.username if obj.user_id else None
+
+
+class ScanFilter(Schema):
+    enterprise: str | None = Field(None, max_length=18, description="USCC")
+    outcome: ScanEvent.Outcome | None = None
+    client: str | None = Field(None, max_length=16, description="the client handle, to follow one prober")
+
+
+@router.get("/scans", response={200: list[ScanEventOut], 403: ErrorOut})
+@paginate(NoCountPagination)
+def list_scans(request, filters: Query[ScanFilter]):
+    if not permissions.may_see_audit(request.user):
+        raise DomainError(_("Only regulators see scans."), code="forbidden", status=403)
+    qs = (
+        permissions.scans_visible_to(request.user).select_related("enterprise", "user").order_by("-at", "-pk")
+    )
+    if filters.enterprise:
+        qs = qs.filter(enterprise=selectors.enterprise_get(user=request.user, uscc=filters.enterprise))
+    if filters.outcome:
+        qs = qs.filter(outcome=filters.outcome)
+    if filters.client:
+        qs = qs.filter(client=filters.client)
+    return qs
+
+
+class CodeBatchIn(Schema):
+    layout: CodeBatch.Layout = CodeBatch.Layout.STICKER
+    district: str | None = Field(
+        None, max_length=12, description="division code: every enterprise in scope below it"
+    )
+    usccs: list[str] | None = Field(None, max_length=50_000, description="or an explicit selection")
+
+
+class CodeBatchOut(Schema):
+    id: int
+    layout: CodeBatch.Layout
+    status: CodeBatch.Status
+    total: int
+    done: int
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+    file_url: str | None
+
+    @staticmethod
+    def resolve_file_url(obj) -> str | None:
+        if obj.status != CodeBatch.Status.DONE:
+            return None
+        return reverse("api:code_batch_file", args=[obj.pk])
+
+
+@router.post("/code-batches", response={202: CodeBatchOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+def create_code_batch(request, payload: CodeBatchIn):
+    if not permissions.may_see_audit(request.user):
+        raise DomainError(_("Only regulators print codes in batches."), code="forbidden", status=403)
+    district = None
+    if payload.district:
+        district = get_object_or_404(District, code=payload.district)
+    batch = code_documents.code_batch_create(
+        user=request.user, layout=payload.layout, district=district, usccs=payload.usccs
+    )
+    batch.refresh_from_db()
+    return Status(202, batch)
+
+
+@router.get("/code-batches/{batch_id}", response={200: CodeBatchOut, 404: ErrorOut})
+def get_code_batch(request, batch_id: int):
+    return get_object_or_404(permissions.code_batches_visible_to(request.user), pk=batch_id)
+
+
+@router.get("/code-batches/{batch_id}/file", url_name="code_batch_file", response={200: None, 404: ErrorOut})
+def code_batch_file(request, batch_id: int):
+    batch = get_object_or_404(
+        permissions.code_batches_visible_to(request.user), pk=batch_id, status=CodeBatch.Status.DONE
+    )
+    # Streamed: a district's batch runs to hundreds of megabytes.
+    response = FileResponse(
+        batch.file.open("rb"), content_type="application/pdf", filename=f"codes-{batch.pk}.pdf"
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -10,22 +10,11 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
-from ninja.security import HttpBearer, django_auth
 
+from core.api_auth import SIGNED_IN
 from core.errors import DomainError
-from core.tokens import token_authenticate
 
 logger = logging.getLogger(__name__)
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request, token: str):
-        api_token = token_authenticate(token)
-        if api_token is None:
-            return None
-        # Permissions read request.user, whichever way the caller signed in.
-        request.user = api_token.user
-        return api_token
 
 
 api = NinjaAPI(
@@ -33,7 +22,7 @@ api = NinjaAPI(
     version="1",
     description="Post-licensing supervision: enterprises, codes, checklists, inspections, the closed loop.",
     urls_namespace="api",
-    auth=[BearerToken(), django_auth],
+    auth=SIGNED_IN,
 )
 
 

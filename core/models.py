@@ -310,3 +310,177 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.hash[:12]}"
+
+
+class Photo(models.Model):
+    """An uploaded image, verified and normalised by core.photos.
+
+    The original is kept as evidence (its SHA-256 proves it unchanged) and never
+    served; people see the display copy and thumbnail, re-encoded without metadata.
+    """
+
+    sha256 = models.CharField(_("SHA-256 of the original"), max_length=64, db_index=True)
+    original = models.FileField(upload_to="photos/original/%Y/%m/")
+    display = models.FileField(upload_to="photos/display/%Y/%m/")
+    thumbnail = models.FileField(upload_to="photos/thumb/%Y/%m/")
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(_("size in bytes"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.width}x{self.height})"
+
+
+class IdentityCode(models.Model):
+    """The random token printed in an enterprise's QR code (一业一码).
+
+    Never derived from the USCC or a database id, so codes cannot be enumerated.
+    A replaced or revoked token stays on record and answers "no longer valid".
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        REPLACED = "replaced", _("replaced")
+        REVOKED = "revoked", _("revoked")
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="codes")
+    token = models.CharField(max_length=32, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("identity code")
+        verbose_name_plural = _("identity codes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise"], condition=Q(status="active"), name="identity_code_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token} ({self.get_status_display()})"
+
+
+class ScanEvent(models.Model):
+    """Every scan of /c/<token>, failed ones too: where codes are used, and who probes them."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("shown")
+        UNKNOWN = "unknown", _("unknown code")
+        MALFORMED = "malformed", _("malformed code")
+        REVOKED = "revoked", _("revoked code")
+        REPLACED = "replaced", _("replaced code")
+
+    at = models.DateTimeField(auto_now_add=True)
+    token = models.CharField(max_length=64, help_text=_("what was scanned, cut to 64 characters"))
+    code = models.ForeignKey(
+        IdentityCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, null=True, blank=True, on_delete=models.CASCADE, related_name="scans"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    view = models.CharField(max_length=12, blank=True)
+    channel = models.CharField(max_length=8, default="web")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    user_agent = models.CharField(max_length=300, blank=True)
+    # A keyed hash of the client address: enough to see one client probing many codes, not to identify them.
+    client = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("scan")
+        verbose_name_plural = _("scans")
+        indexes = [
+            models.Index(fields=["enterprise", "-at"], name="scan_enterprise_recent"),
+            models.Index(fields=["outcome", "-at"], name="scan_outcome_recent"),
+            models.Index(fields=["client", "-at"], name="scan_client_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.token[:8]}… {self.outcome}"
+
+
+class Complaint(models.Model):
+    """A report from the public card (co-governance). Triage arrives with planning."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("new")
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="complaints")
+    code = models.ForeignKey(IdentityCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(_("what happened"), max_length=2000)
+    photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Personal data of the reporter: never shown publicly, masked outside triage.
+    contact = models.CharField(_("contact"), max_length=100, blank=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        indexes = [
+            # Rate limits: "complaints from this client / about this enterprise in the last hour".
+            models.Index(fields=["client", "created_at"], name="complaint_client_recent"),
+            models.Index(fields=["enterprise", "created_at"], name="complaint_enterprise_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise.uscc} {self.created_at:%Y-%m-%d}"
+
+
+class CodeBatch(models.Model):
+    """A batch of printable code stickers or posters for a district or a selection, made in the background."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    class Layout(models.TextChoices):
+        STICKER = "sticker", _("sticker (A6)")
+        POSTER = "poster", _("poster (A4)")
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    layout = models.CharField(max_length=10, choices=Layout.choices, default=Layout.STICKER)
+    district = models.ForeignKey(District, null=True, blank=True, on_delete=models.PROTECT)
+    usccs = models.JSONField(
+        default=list, blank=True, help_text=_("a selection; empty means the whole district")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="code-batches/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("code batch")
+        verbose_name_plural = _("code batches")
+
+    def __str__(self) -> str:
+        return f"{self.get_layout_display()} #{self.pk} ({self.get_status_display()})"

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from core.models import District, Enterprise, EnterpriseMembership, Inspector, Regulator, Scene
+from core.models import (
+    CodeBatch,
+    District,
+    Enterprise,
+    EnterpriseMembership,
+    Inspector,
+    Regulator,
+    ScanEvent,
+    Scene,
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,54 @@ def enterprises_visible_to(user) -> QuerySet[Enterprise]:
     # Every part of the scope is a subquery on the key columns, never a join,
     # so no row repeats and the planner can use the (district, scene) index.
     return Enterprise.objects.all() if q is None else Enterprise.objects.filter(q)
+
+
+def _in_scope(q: Q, enterprise: Enterprise) -> bool:
+    return Enterprise.objects.filter(pk=enterprise.pk).filter(q).exists()
+
+
+def landing_view_for(user, enterprise: Enterprise) -> str:
+    """Which face of the scan landing a user gets: the most capable role that has the enterprise in scope.
+
+    Scope is checked per role: an inspector of another district who also owns a shop
+    sees that shop's business dashboard, not an inspector's entity card.
+    """
+    roles = roles_of(user)
+    if roles.is_admin or (roles.regulator and _in_scope(_regulator_q(roles.regulator), enterprise)):
+        return "regulator"
+    if roles.inspector and _in_scope(_inspector_q(roles.inspector), enterprise):
+        return "inspector"
+    if enterprise.pk in roles.enterprise_ids:
+        return "business"
+    return "public"
+
+
+def can_manage_codes(user, enterprise: Enterprise) -> bool:
+    """Rotating or revoking a code: a regulator with the enterprise in scope, or an admin."""
+    return landing_view_for(user, enterprise) == "regulator"
+
+
+def scans_visible_to(user) -> QuerySet[ScanEvent]:
+    """Regulators see scans of their enterprises, and the failed scans that name no enterprise
+    (unknown or malformed tokens: the traces of probing, which carry no enterprise data)."""
+    roles = roles_of(user)
+    if roles.is_admin:
+        return ScanEvent.objects.all()
+    if not roles.regulator:
+        return ScanEvent.objects.none()
+    return ScanEvent.objects.filter(
+        Q(enterprise__isnull=True)
+        | Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
+    )
+
+
+def code_batches_visible_to(user) -> QuerySet[CodeBatch]:
+    roles = roles_of(user)
+    if roles.is_admin:
+        return CodeBatch.objects.all()
+    if not roles.regulator:
+        return CodeBatch.objects.none()
+    return CodeBatch.objects.filter(requested_by=user)
 
 
 def can_see_enterprise(user, enterprise: Enterprise) -> bool:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_tasks_db",
     "core",
     "checklists",
     "supervision",
@@ -154,6 +155,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies in front append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -167,12 +170,38 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# --- Background tasks (Django's Tasks API) ---------------------------------------------------
+# "database": a table polled by `manage.py db_worker` (one machine); "immediate": run inline
+# (tests, and scripts that want the result now).
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+_task_backend = env_str("TASKS_BACKEND", "database")
+if _task_backend not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND: expected one of {', '.join(_TASK_BACKENDS)}, got {_task_backend!r}"
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend], "QUEUES": ["default"]}}
+
+# --- Photos (complaints, self-inspections, inspections) ------------------------------------------
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
+# Decoded size limit: a 20000x20000 "decompression bomb" is 400 Mpx; a phone photo is under 50.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 60_000_000, minimum=1_000_000)
+# Complaints from the public card: per client per hour, and per enterprise per day.
+COMPLAINTS_PER_CLIENT_PER_HOUR = env_int("COMPLAINTS_PER_CLIENT_PER_HOUR", 5, minimum=1)
+COMPLAINTS_PER_ENTERPRISE_PER_DAY = env_int("COMPLAINTS_PER_ENTERPRISE_PER_DAY", 50, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint narrates every render step at INFO.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # --- API ------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("enterprises/", views.enterprise_list, name="enterprise-list"),
     path("enterprises/<str:uscc>/", views.enterprise_detail, name="enterprise-detail"),
+    path("enterprises/<str:uscc>/code/rotate", views.code_rotate, name="code-rotate"),
+    path("c/<str:token>", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

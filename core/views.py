@@ -1,14 +1,17 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import selectors
+from core import codes, complaints, selectors
 from core.errors import DomainError
-from core.models import Department, District, Enterprise, Scene
+from core.landing import landing_resolve
+from core.models import Department, District, Enterprise, IdentityCode, Scene
 from core.pagination import Page
-from core.permissions import roles_of
+from core.permissions import can_manage_codes, roles_of
 
 
 @require_GET
@@ -74,7 +77,67 @@ def enterprise_detail(request, uscc: str):
         if exc.status == 404:
             raise Http404(exc.message) from None
         return render(request, "core/error.html", {"message": exc.message}, status=exc.status)
-    return render(request, "core/enterprise_detail.html", {"enterprise": enterprise})
+    context = {
+        "enterprise": enterprise,
+        "code": IdentityCode.objects.filter(enterprise=enterprise, status=IdentityCode.Status.ACTIVE).first(),
+        "can_manage_codes": can_manage_codes(request.user, enterprise),
+    }
+    return render(request, "core/enterprise_detail.html", context)
+
+
+@login_required
+@require_POST
+def code_rotate(request, uscc: str):
+    try:
+        enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+    except DomainError:
+        raise Http404 from None
+    if not can_manage_codes(request.user, enterprise):
+        return render(request, "core/error.html", {"message": _("You may not do this.")}, status=403)
+    codes.code_rotate(enterprise=enterprise, actor=request.user, reason=request.POST.get("reason", "")[:200])
+    messages.success(request, _("A new code was issued; the old one no longer works."))
+    return redirect("enterprise-detail", uscc=enterprise.uscc)
+
+
+@require_http_methods(["GET", "POST"])
+def landing(request, token: str):
+    """/c/<token>: what the printed code opens, by who is looking (see core.landing)."""
+    if request.method == "POST":
+        return _landing_report(request, token)
+    scan = landing_resolve(request, token)
+    if scan.status != 200:
+        template = "core/landing/gone.html" if scan.status == 410 else "core/landing/unknown.html"
+        return render(request, template, {"scan": scan}, status=scan.status)
+    return _render_landing(request, scan, token)
+
+
+def _render_landing(request, scan, token, *, form_errors=None, form_values=None, status=200):
+    context = {
+        "scan": scan,
+        "enterprise": scan.enterprise,
+        "token": token,
+        "form_errors": form_errors or {},
+        "form_values": form_values or {},
+        **scan.extra,
+    }
+    return render(request, f"core/landing/{scan.view}.html", context, status=status)
+
+
+def _landing_report(request, token: str):
+    values = {"text": request.POST.get("text", ""), "contact": request.POST.get("contact", "")}
+    try:
+        complaints.complaint_submit(request=request, token=token, photo=request.FILES.get("photo"), **values)
+    except DomainError as exc:
+        if exc.status in {404, 410}:
+            template = "core/landing/gone.html" if exc.status == 410 else "core/landing/unknown.html"
+            return render(request, template, {}, status=exc.status)
+        scan = landing_resolve(request, token, record=False)
+        errors = exc.details if isinstance(exc.details, dict) else {"form": exc.message}
+        return _render_landing(
+            request, scan, token, form_errors=errors, form_values=values, status=exc.status
+        )
+    messages.success(request, _("Thank you. Your report was received and will be reviewed by the regulator."))
+    return redirect("landing", token=token)
 
 
 @require_GET

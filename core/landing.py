@@ -1,0 +1,75 @@
+"""The scan landing /c/<token>: resolve the code, record the scan, and gather what
+the viewer's role may see. Shared by the HTML page and GET /api/v1/scan/<token>."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from core import clients
+from core.codes import code_resolve
+from core.models import AuditEvent, Complaint, Enterprise, IdentityCode, ScanEvent
+from core.permissions import landing_view_for, roles_of
+
+# Outcome -> HTTP status of the landing: only an active code shows anything.
+STATUS = {"ok": 200, "unknown": 404, "malformed": 404, "revoked": 410, "replaced": 410}
+
+
+@dataclass
+class Landing:
+    outcome: str
+    status: int
+    view: str = ""
+    enterprise: Enterprise | None = None
+    code: IdentityCode | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _record(request, *, token: str, outcome: str, code, view: str, channel: str) -> None:
+    user = request.user if request.user.is_authenticated else None
+    ScanEvent.objects.create(
+        token=token[:64],
+        code=code,
+        enterprise=code.enterprise if code else None,
+        user=user,
+        view=view,
+        channel=channel,
+        outcome=outcome,
+        user_agent=clients.user_agent(request),
+        client=clients.client_key(request),
+    )
+
+
+@transaction.atomic
+def landing_resolve(request, raw_token: str, *, channel: str = "web", record: bool = True) -> Landing:
+    """Resolve and record one scan. Failed scans are recorded too: that is how probing shows.
+    ``record=False`` re-renders a landing (a report form with errors) without counting a second scan."""
+    resolution = code_resolve(raw_token)
+    code = resolution.code
+    view = landing_view_for(request.user, code.enterprise) if resolution.outcome == "ok" else ""
+    if record:
+        _record(request, token=raw_token, outcome=resolution.outcome, code=code, view=view, channel=channel)
+    landing = Landing(resolution.outcome, STATUS[resolution.outcome], view=view, code=code)
+    if resolution.outcome == "ok":
+        landing.enterprise = code.enterprise
+        landing.extra = _extra_for(view, code.enterprise, request.user)
+    return landing
+
+
+def _extra_for(view: str, enterprise: Enterprise, user) -> dict:
+    """Role-specific panels. Later issues add manuals, self-inspections, orders, tiers here."""
+    extra: dict = {"published_results": [], "tier": None}
+    if view in {"inspector", "regulator"}:
+        extra["history"] = list(
+            AuditEvent.objects.filter(target_type="core.enterprise", target_id=str(enterprise.pk)).order_by(
+                "-seq"
+            )[:10]
+        )
+    if view == "regulator":
+        extra["codes"] = list(IdentityCode.objects.filter(enterprise=enterprise).order_by("-created_at")[:10])
+        extra["recent_scans"] = list(ScanEvent.objects.filter(enterprise=enterprise).order_by("-at")[:10])
+        extra["complaints"] = list(
+            Complaint.objects.filter(enterprise=enterprise).order_by("-created_at")[:10]
+        )
+    if view == "business":
+        extra["is_member"] = enterprise.pk in roles_of(user).enterprise_ids
+    return extra

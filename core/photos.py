@@ -1,0 +1,308 @@
+"""Evidence photos: verify an upload, keep the original, derive what people see.
+
+Complaints use it now; self-inspections and inspections attach photos the same way.
+A photo is accepted only if Pillow decodes it completely as one of the accepted
+formats, identified by its content (never by file name or the client's content type).
+The original bytes are stored unchanged with their SHA-256, as evidence, and never
+served; the display copy and thumbnail are re-encoded JPEGs without any metadata
+(no EXIF, no GPS, no ICC profile, no comments).
+"""
+
+import contextlib
+import hashlib
+import io
+import logging
+import threading
+import uuid
+import warnings
+from contextlib import contextmanager
+from typing import IO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models.fields.files import FieldFile
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from core.errors import DomainError
+from core.models import Photo
+
+try:
+    import pillow_heif
+except ImportError:  # optional: without it HEIC photos are refused as unsupported_format
+    pillow_heif = None
+else:
+    pillow_heif.register_heif_opener()
+
+logger = logging.getLogger(__name__)
+
+DISPLAY_EDGE = 1600
+THUMBNAIL_EDGE = 320
+JPEG_QUALITY = 85
+
+# Pillow format -> (content type, extension of the stored original). MPO is what Pillow calls
+# the multi-picture JPEGs many phone cameras write; it is a JPEG file for everyone else.
+_FORMATS = {
+    "JPEG": ("image/jpeg", ".jpg"),
+    "MPO": ("image/jpeg", ".jpg"),
+    "PNG": ("image/png", ".png"),
+    "WEBP": ("image/webp", ".webp"),
+}
+_PILLOW_FORMATS = ("JPEG", "PNG", "WEBP")
+_ACCEPTED = ("JPEG", "PNG", "WebP")
+if pillow_heif is not None:
+    _FORMATS["HEIF"] = ("image/heif", ".heic")
+    _PILLOW_FORMATS += ("HEIF",)
+    _ACCEPTED += ("HEIC",)
+
+# Signatures of the formats people are likely to send, only to tell them what went wrong
+# when Pillow refuses a file: (offset, magic bytes, name shown to the user).
+_SIGNATURES = [
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (8, b"WEBP", "WebP"),
+    (0, b"GIF87a", "GIF"),
+    (0, b"GIF89a", "GIF"),
+    (0, b"BM", "BMP"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    *((4, b"ftyp" + brand, "HEIC") for brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx")),
+    *((4, b"ftyp" + brand, "AVIF") for brand in (b"avif", b"avis")),
+]
+
+# catch_warnings() swaps the process-wide filter list; the lock keeps two uploads decoded in
+# different threads from restoring each other's list (and leaving ours installed for good).
+_warnings_lock = threading.Lock()
+
+
+class PhotoError(DomainError):
+    """An upload that is not an acceptable photo; the message is for the person who sent it."""
+
+    status = 422
+
+
+def validate_photo_upload(upload: File | IO[bytes]) -> None:
+    """Raise PhotoError unless ``upload`` would be accepted by photo_ingest.
+
+    For forms that must report a bad photo before saving anything else. The upload is
+    rewound afterwards, so it can be passed on to photo_ingest.
+    """
+    _read_and_decode(upload)
+    _rewind(upload)
+
+
+def photo_ingest(*, upload: File | IO[bytes], uploaded_by: AbstractBaseUser | None = None) -> Photo:
+    """Verify an uploaded photo and store it: the original as evidence, plus display copy and thumbnail.
+
+    ``upload`` is a Django UploadedFile or File, or any binary file-like object; its name and
+    declared content type are ignored. Raises PhotoError (status 422) with code ``too_large``,
+    ``not_an_image``, ``unsupported_format``, ``truncated`` (incomplete or damaged image data)
+    or ``too_many_pixels``; then nothing is stored.
+    """
+    data, image = _read_and_decode(upload)
+    content_type, extension = _FORMATS[image.format]
+    width, height, display, thumbnail = _render(image)
+    photo = Photo(
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type=content_type,
+        width=width,
+        height=height,
+        size=len(data),
+        uploaded_by=uploaded_by,
+    )
+    stored: list[FieldFile] = []
+    try:
+        for field, content, suffix in (
+            ("original", data, extension),
+            ("display", display, ".jpg"),
+            ("thumbnail", thumbnail, ".jpg"),
+        ):
+            # A fresh random name for each file: the display copy's URL must not lead to the
+            # original, which still carries the sender's EXIF and GPS position.
+            file = getattr(photo, field)
+            file.save(f"{uuid.uuid4().hex}{suffix}", ContentFile(content), save=False)
+            stored.append(file)
+        # Only the row write is transactional: decoding happens before it, so it never holds the
+        # database's write lock (SQLite takes it at BEGIN).
+        with transaction.atomic():
+            photo.save()
+    except BaseException:
+        for file in stored:
+            _delete_quietly(file)
+        raise
+    return photo
+
+
+def _read_and_decode(upload: File | IO[bytes]) -> tuple[bytes, ImageFile.ImageFile]:
+    data = _read(upload)
+    return data, _decode(data)
+
+
+def _read(upload: File | IO[bytes]) -> bytes:
+    """The upload's bytes, refusing it as soon as it is known to exceed PHOTO_MAX_BYTES."""
+    limit = settings.PHOTO_MAX_BYTES
+    declared = getattr(upload, "size", None)  # Django's File.size raises AttributeError when unknown
+    if declared is not None and declared > limit:
+        raise _too_large(limit)
+    _rewind(upload)
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:  # a declared size can lie, and a plain stream has none: read one byte past
+        chunk = upload.read(limit + 1 - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise _too_large(limit)
+    return b"".join(chunks)
+
+
+def _decode(data: bytes) -> ImageFile.ImageFile:
+    """Open, verify and fully load the image, checking its size before any pixel is decoded."""
+    image = _open(data)
+    try:
+        with _strict_loading():
+            image.verify()
+            image = _open(data)  # verify() leaves the image unusable; Pillow requires opening it again
+            image.load()
+    except (PhotoError, MemoryError):
+        raise
+    except Exception as exc:  # Pillow's decoders raise OSError, SyntaxError, ValueError, struct.error...
+        raise _damaged() from exc
+    return image
+
+
+_truncation_lock = threading.Lock()
+
+
+@contextmanager
+def _strict_loading():
+    """Refuse cut-off images while this photo decodes.
+
+    LOAD_TRUNCATED_IMAGES is a process-wide Pillow switch, and WeasyPrint turns it on when
+    it is imported (for the PDFs this app renders); with it on, a truncated photo would be
+    padded with grey and stored as evidence. Sync workers decode one request at a time;
+    the lock covers threads.
+    """
+    with _truncation_lock:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def _open(data: bytes) -> ImageFile.ImageFile:
+    """Identify the image by its content and read its header only."""
+    try:
+        # Pillow warns (above Image.MAX_IMAGE_PIXELS) or raises (above twice that) inside open(),
+        # before we see the size; both become our too_many_pixels, never a logged warning.
+        with _warnings_lock, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels() from exc
+    except UnidentifiedImageError as exc:
+        raise _unidentified(data) from exc
+    except Exception as exc:  # the signature matched, the header is broken
+        raise _damaged() from exc
+    if image.width * image.height > settings.PHOTO_MAX_PIXELS:
+        raise _too_many_pixels()
+    return image
+
+
+def _render(image: ImageFile.ImageFile) -> tuple[int, int, bytes, bytes]:
+    """The size of the upright original, and the display copy and thumbnail as JPEG bytes."""
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    width, height = (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        # 16-bit grey: convert() would clip every value above 255 to white.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    elif image.mode not in ("RGB", "RGBA", "L", "LA"):  # palette, 1-bit and CMYK resample badly or not at all
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    # Shrink first, then turn upright: the bounding box is square, so the result is the same and a
+    # rotated full-size copy (up to PHOTO_MAX_PIXELS) never sits in memory.
+    image.thumbnail((DISPLAY_EDGE, DISPLAY_EDGE))
+    image = ImageOps.exif_transpose(image)
+    # Copy the pixels onto a new canvas, so none of the original's info (EXIF, ICC profile, XMP,
+    # comments, which Pillow may write back when saving) can follow; transparency becomes white.
+    display = Image.new("RGB", image.size, "white")
+    display.paste(image, mask=image if image.mode in ("RGBA", "LA") else None)
+    thumbnail = display.copy()
+    thumbnail.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
+    return width, height, _jpeg(display), _jpeg(thumbnail)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def _rewind(upload: File | IO[bytes]) -> None:
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # not seekable: read on from where it is
+        upload.seek(0)
+
+
+def _delete_quietly(file: FieldFile) -> None:
+    try:
+        file.storage.delete(file.name)
+    except Exception:
+        # The error that brought us here matters more; the file is an orphan with a random name.
+        logger.exception("could not delete %s after a failed photo ingest", file.name)
+
+
+def _accepted_formats() -> str:
+    if pillow_heif is not None:
+        return _("JPEG, PNG, WebP or HEIC")
+    return _("JPEG, PNG or WebP")
+
+
+def _too_large(limit: int) -> PhotoError:
+    return PhotoError(
+        _("This file is too large. A photo can be at most %(limit)s.") % {"limit": filesizeformat(limit)},
+        code="too_large",
+        details={"max_bytes": limit},
+    )
+
+
+def _too_many_pixels() -> PhotoError:
+    limit = settings.PHOTO_MAX_PIXELS
+    return PhotoError(
+        _("This image has too many pixels. A photo can have at most %(megapixels)s megapixels.")
+        % {"megapixels": f"{limit / 1_000_000:g}"},
+        code="too_many_pixels",
+        details={"max_pixels": limit},
+    )
+
+
+def _damaged() -> PhotoError:
+    return PhotoError(
+        _("This image is incomplete or damaged. Please send it again."),
+        code="truncated",
+    )
+
+
+def _unidentified(data: bytes) -> PhotoError:
+    """Pillow could not identify the file: say whether it is broken, of another format, or no image."""
+    name = next((name for offset, magic, name in _SIGNATURES if data[offset:].startswith(magic)), None)
+    if name in _ACCEPTED:
+        return _damaged()
+    if name is not None:
+        return PhotoError(
+            _("%(format)s images are not accepted. Please send a %(accepted)s image.")
+            % {"format": name, "accepted": _accepted_formats()},
+            code="unsupported_format",
+            details={"format": name, "accepted": list(_ACCEPTED)},
+        )
+    return PhotoError(
+        _("This file is not a %(accepted)s image.") % {"accepted": _accepted_formats()},
+        code="not_an_image",
+        details={"accepted": list(_ACCEPTED)},
+    )
