@@ -134,6 +134,8 @@ class Enterprise(models.Model):
         _("licence status"), max_length=20, choices=LicenceStatus.choices, default=LicenceStatus.ACTIVE
     )
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    # Traits that decide which checklist items apply (core.reference.FEATURES), e.g. "serves_children".
+    features = models.JSONField(_("features"), default=list, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -160,8 +162,15 @@ class Enterprise(models.Model):
         return f"{self.name} ({self.uscc})"
 
     def clean(self):
+        from core.reference import FEATURES
+
         if self.uscc:
             self.uscc = self.uscc.strip().upper()
+        unknown = sorted(set(self.features or []) - set(FEATURES))
+        if unknown:
+            raise ValidationError(
+                {"features": _("unknown features: %(names)s") % {"names": ", ".join(unknown)}}
+            )
         if (self.latitude is None) != (self.longitude is None):
             raise ValidationError(_("give both latitude and longitude, or neither"))
 

@@ -86,6 +86,22 @@ SCENES = [
 ]
 
 
+# Traits of an enterprise that make a checklist item apply (ChecklistItem.applies_if).
+FEATURES = {
+    "serves_children": ("服务未成年人", "serves children"),
+    "online_delivery": ("提供网络订餐", "sells through online delivery platforms"),
+    "uses_gas": ("使用燃气", "uses fuel gas"),
+    "has_canteen": ("设有食堂", "runs a canteen"),
+    "inpatient_beds": ("设有住院床位", "has inpatient beds"),
+    "radiation": ("使用放射诊疗设备", "uses radiological equipment"),
+    "prescription_drugs": ("经营处方药", "sells prescription drugs"),
+    "cold_chain": ("经营冷链食品", "handles cold-chain food"),
+    "special_equipment": ("使用特种设备", "operates special equipment (boilers, lifts, pressure vessels)"),
+    "dementia_care": ("提供失智照护", "provides dementia care"),
+    "swimming_pool": ("设有游泳池", "has a swimming pool"),
+}
+
+
 def load(District, Department, Scene) -> None:
     """Upsert everything by code. Takes the model classes so a migration can pass its historical ones."""
 

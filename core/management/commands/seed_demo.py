@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from core import demo
+from core import codes, demo
 from core.errors import DomainError
+from core.models import IdentityCode
 
 
 def _plain(text: str) -> str:
@@ -41,6 +42,9 @@ class Command(BaseCommand):
             f"demo logins: {len(result.users_created)} created, {len(result.users_updated)} reset\n"
         )
         self.stdout.write(demo.login_table(result.logins, password))
+        code = IdentityCode.objects.filter(enterprise=demo.business_enterprise(), status="active").first()
+        if code:
+            self.stdout.write(f"\nscan the business's code: {codes.code_url(code.token)}")
 
     def _progress(self, done: int, total: int, rate: float) -> None:
         # stderr, so that stdout stays the summary a script can read.
