@@ -83,3 +83,5 @@ def on_unexpected(request, exc: Exception):
 
 
 api.add_router("/", "core.api.router")
+api.add_router("/", "checklists.api.router")
+api.add_router("/", "supervision.api.router")

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 
 from core.models import (
     CodeBatch,
+    Department,
     District,
     Enterprise,
     EnterpriseMembership,
@@ -157,6 +158,56 @@ def code_batches_visible_to(user) -> QuerySet[CodeBatch]:
     if not roles.regulator:
         return CodeBatch.objects.none()
     return CodeBatch.objects.filter(requested_by=user)
+
+
+def is_member(user, enterprise: Enterprise) -> bool:
+    """Writes on behalf of a business (acknowledging, self-inspecting) are for its members only."""
+    return enterprise.pk in roles_of(user).enterprise_ids
+
+
+def self_inspections_visible_to(user):
+    """Members see their enterprise's self-inspections, drafts included; officials with the
+    enterprise in scope see the submitted ones (the entity card shows the latest)."""
+    from supervision.models import SelfInspection
+
+    roles = roles_of(user)
+    own = Q(enterprise_id__in=roles.enterprise_ids)
+    if roles.is_admin:
+        return SelfInspection.objects.filter(own | Q(status=SelfInspection.Status.SUBMITTED))
+    official = Q(pk__in=[])
+    if roles.regulator or roles.inspector:
+        scope = Q(pk__in=[])
+        if roles.regulator:
+            scope |= _regulator_q(roles.regulator)
+        if roles.inspector:
+            scope |= _inspector_q(roles.inspector)
+        official = Q(status=SelfInspection.Status.SUBMITTED, enterprise__in=Enterprise.objects.filter(scope))
+    return SelfInspection.objects.filter(own | official)
+
+
+def content_editable_by(user):
+    """Departments whose checklists the user may edit and publish: a regulator edits their own
+    department's; a platform admin edits all. Manuals belong to a scene, so a regulator may edit
+    the manual of a scene their department supervises."""
+    roles = roles_of(user)
+    if roles.is_admin:
+        return Department.objects.all()
+    if roles.regulator and roles.regulator.department_id:
+        return Department.objects.filter(pk=roles.regulator.department_id)
+    return Department.objects.none()
+
+
+def can_edit_checklist(user, checklist) -> bool:
+    return content_editable_by(user).filter(pk=checklist.department_id).exists()
+
+
+def can_edit_manual(user, manual) -> bool:
+    """A scene's manual is shared by its departments: any of them may edit and publish it."""
+    return content_editable_by(user).filter(scenes=manual.scene_id).exists()
+
+
+def can_see_draft_content(user) -> bool:
+    return content_editable_by(user).exists()
 
 
 def can_see_enterprise(user, enterprise: Enterprise) -> bool:

@@ -14,6 +14,8 @@ urlpatterns = [
     path("enterprises/<str:uscc>/", views.enterprise_detail, name="enterprise-detail"),
     path("enterprises/<str:uscc>/code/rotate", views.code_rotate, name="code-rotate"),
     path("c/<str:token>", views.landing, name="landing"),
+    path("manuals/", include("checklists.urls")),
+    path("self-inspections/", include("supervision.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
