@@ -57,7 +57,10 @@ def landing_resolve(request, raw_token: str, *, channel: str = "web", record: bo
 
 def _extra_for(view: str, enterprise: Enterprise, user) -> dict:
     """Role-specific panels. Later issues add manuals, self-inspections, orders, tiers here."""
-    extra: dict = {"published_results": [], "tier": None}
+    # Later apps feed the landing; imported here so that core does not depend on them at import time.
+    from checklists.notices import manual_notice
+
+    extra: dict = {"published_results": [], "tier": None, "manual_notice": manual_notice(enterprise=enterprise)}
     if view in {"inspector", "regulator"}:
         extra["history"] = list(
             AuditEvent.objects.filter(target_type="core.enterprise", target_id=str(enterprise.pk)).order_by(

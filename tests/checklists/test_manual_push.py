@@ -204,3 +204,16 @@ def test_the_manual_pdf_has_a_table_of_contents_and_chinese_text():
 def test_a_draft_manual_pdf_is_not_public():
     draft = make_manual(publish=False)
     assert en_client().get(f"/manuals/{draft.pk}/pdf").status_code == 404
+
+
+def test_the_scan_landing_shows_the_pushed_manual(business_user, enterprise):
+    from core import codes
+
+    token = codes.code_issue(enterprise=enterprise).token
+    make_manual()
+    business_page = en_client(business_user).get(f"/c/{token}").content.decode()
+    assert "please read and acknowledge" in business_page
+    assert "not yet acknowledged" in en_client().get(f"/c/{token}").content.decode()
+    notices.manual_acknowledge(enterprise=enterprise, user=business_user)
+    assert "please read and acknowledge" not in en_client(business_user).get(f"/c/{token}").content.decode()
+    assert ">acknowledged<" in en_client().get(f"/c/{token}").content.decode()
