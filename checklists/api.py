@@ -5,9 +5,10 @@ from datetime import datetime
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
 
-from checklists import documents, notices, publishing, selectors
+from checklists import content_upload, documents, notices, publishing, selectors
 from checklists.models import Checklist, Manual, Method, Severity, VersionStatus
 from core import permissions
 from core import selectors as core_selectors
@@ -234,3 +235,30 @@ def acknowledgement_rates(request):
     if not permissions.may_see_audit(request.user):
         raise DomainError(_("Only regulators see acknowledgement rates."), code="forbidden", status=403)
     return notices.acknowledgement_rates(enterprises=permissions.enterprises_visible_to(request.user))
+
+
+class ImportedOut(Schema):
+    scene: str
+    manual: VersionOut | None
+    checklists: list[VersionOut]
+
+
+@router.post("/content", response={201: ImportedOut, 403: ErrorOut, 422: ErrorOut})
+def upload_content(request, file: File[UploadedFile]):
+    """Upload a YAML file (checklists/content/FORMAT.md): new draft versions, to publish afterwards.
+    Errors list every problem with its line and field in ``details``."""
+    result = content_upload.content_upload(user=request.user, upload=file)
+    return Status(201, {"scene": result.scene.code, "manual": result.manual, "checklists": result.checklists})
+
+
+class CsvIn(Schema):
+    scene: str = Field(..., max_length=40)
+    department: str = Field(..., max_length=40)
+    title: str = Field(..., min_length=1, max_length=200)
+    title_en: str = Field("", max_length=200)
+
+
+@router.post("/content/checklist.csv", response={201: VersionOut, 403: ErrorOut, 422: ErrorOut})
+def upload_checklist_csv(request, meta: Form[CsvIn], file: File[UploadedFile]):
+    checklist = content_upload.checklist_upload_csv(user=request.user, upload=file, **meta.dict())
+    return Status(201, checklist)

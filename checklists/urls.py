@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:manual_id>/pdf", views.manual_pdf, name="manual-pdf"),
     path("rates/", views.rates, name="rates"),
     path("content/", views.content, name="content"),
+    path("content/upload", views.upload, name="upload"),
     path("content/<str:kind>/<int:pk>/publish", views.publish, name="publish"),
 ]

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from checklists import documents, notices, publishing, selectors
+from checklists import content_upload, documents, notices, publishing, selectors
 from checklists.models import Checklist, Manual, VersionStatus
 from core import permissions
 from core import selectors as core_selectors
@@ -83,9 +83,13 @@ def rates(request):
 @require_GET
 def content(request):
     """Versions a regulator may edit: upload a YAML file as drafts, publish a draft."""
-    departments = permissions.content_editable_by(request.user)
-    if not departments.exists():
+    if not permissions.can_see_draft_content(request.user):
         raise Http404
+    return render(request, "checklists/content.html", _content_context(request.user))
+
+
+def _content_context(user) -> dict:
+    departments = permissions.content_editable_by(user)
     checklists = (
         Checklist.objects.filter(department__in=departments)
         .select_related("scene", "department")
@@ -97,7 +101,35 @@ def content(request):
         .select_related("scene")
         .order_by("scene__code", "-version")
     )
-    return render(request, "checklists/content.html", {"checklists": checklists, "manuals": manuals})
+    return {"checklists": checklists, "manuals": manuals}
+
+
+@login_required
+@require_POST
+def upload(request):
+    upload_file = request.FILES.get("file")
+    if upload_file is None:
+        messages.error(request, _("Choose a YAML file."))
+        return redirect("checklists:content")
+    try:
+        result = content_upload.content_upload(user=request.user, upload=upload_file)
+    except DomainError as exc:
+        if exc.status == 403 and not permissions.can_see_draft_content(request.user):
+            raise Http404 from None
+        lines = [str(issue) for issue in getattr(exc, "issues", [])]
+        message = _("Nothing was imported. Fix these and upload again:") if lines else exc.message
+        return render(
+            request,
+            "checklists/content.html",
+            {**_content_context(request.user), "upload_error": message, "upload_issues": lines},
+            status=exc.status,
+        )
+    messages.success(
+        request,
+        _("Imported as drafts: %(versions)s. Publish them to push them to businesses.")
+        % {"versions": ", ".join(str(v) for v in result.versions)},
+    )
+    return redirect("checklists:content")
 
 
 @login_required

@@ -439,6 +439,7 @@ class _Writer:
         "longitude",
         "created_at",
         "updated_at",
+        "features",
     )
 
     def __init__(self, method: str):
@@ -486,6 +487,7 @@ class _Writer:
                         r.longitude,
                         now,
                         now,
+                        "[]",
                     )
                 )
 

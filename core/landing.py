@@ -59,8 +59,15 @@ def _extra_for(view: str, enterprise: Enterprise, user) -> dict:
     """Role-specific panels. Later issues add manuals, self-inspections, orders, tiers here."""
     # Later apps feed the landing; imported here so that core does not depend on them at import time.
     from checklists.notices import manual_notice
+    from supervision.self_inspection import self_inspection_latest_submitted
 
-    extra: dict = {"published_results": [], "tier": None, "manual_notice": manual_notice(enterprise=enterprise)}
+    extra: dict = {
+        "published_results": [],
+        "tier": None,
+        "manual_notice": manual_notice(enterprise=enterprise),
+    }
+    if view in {"inspector", "regulator", "business"}:
+        extra["latest_self_inspection"] = self_inspection_latest_submitted(enterprise=enterprise)
     if view in {"inspector", "regulator"}:
         extra["history"] = list(
             AuditEvent.objects.filter(target_type="core.enterprise", target_id=str(enterprise.pk)).order_by(

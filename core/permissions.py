@@ -185,6 +185,13 @@ def self_inspections_visible_to(user):
     return SelfInspection.objects.filter(own | official)
 
 
+def self_issues_visible_to(user):
+    """Issues follow the visibility of the self-inspection they came from."""
+    from supervision.models import SelfIdentifiedIssue
+
+    return SelfIdentifiedIssue.objects.filter(answer__self_inspection__in=self_inspections_visible_to(user))
+
+
 def content_editable_by(user):
     """Departments whose checklists the user may edit and publish: a regulator edits their own
     department's; a platform admin edits all. Manuals belong to a scene, so a regulator may edit

@@ -223,3 +223,20 @@ def test_the_report_form_needs_csrf(targets):
     client = Client(enforce_csrf_checks=True)
     assert report(client, targets["own"].token).status_code == 403
     assert not Complaint.objects.exists()
+
+
+def test_the_entity_card_shows_the_latest_submitted_self_inspection(people, targets):
+    from supervision import self_inspection as si
+    from tests.checklists.helpers import make_checklist
+
+    checklist = make_checklist(items=2)
+    enterprise = targets["own"].enterprise
+    draft, _ = si.self_inspection_start(enterprise=enterprise, user=people["business"])
+    url = f"/c/{targets['own'].token}"
+    assert f"/self-inspections/{draft.pk}/" not in client_for(people, "inspector").get(url).content.decode()
+    for item in checklist.items.all():
+        si.self_inspection_answer(self_inspection=draft, user=people["business"], item_id=item.pk, result="compliant")
+    si.self_inspection_submit(self_inspection=draft, user=people["business"])
+    for role in ("inspector", "regulator", "business"):
+        assert f"/self-inspections/{draft.pk}/" in client_for(people, role).get(url).content.decode()
+    assert f"/self-inspections/{draft.pk}/" not in client_for(people, "anonymous").get(url).content.decode()
