@@ -234,8 +234,9 @@ def test_the_entity_card_shows_the_latest_submitted_self_inspection(people, targ
     draft, _ = si.self_inspection_start(enterprise=enterprise, user=people["business"])
     url = f"/c/{targets['own'].token}"
     assert f"/self-inspections/{draft.pk}/" not in client_for(people, "inspector").get(url).content.decode()
+    business = people["business"]
     for item in checklist.items.all():
-        si.self_inspection_answer(self_inspection=draft, user=people["business"], item_id=item.pk, result="compliant")
+        si.self_inspection_answer(self_inspection=draft, user=business, item_id=item.pk, result="compliant")
     si.self_inspection_submit(self_inspection=draft, user=people["business"])
     for role in ("inspector", "regulator", "business"):
         assert f"/self-inspections/{draft.pk}/" in client_for(people, role).get(url).content.decode()
