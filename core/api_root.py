@@ -85,3 +85,4 @@ def on_unexpected(request, exc: Exception):
 api.add_router("/", "core.api.router")
 api.add_router("/", "checklists.api.router")
 api.add_router("/", "supervision.api.router")
+api.add_router("/", "supervision.api_loop.router")

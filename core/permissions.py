@@ -192,6 +192,78 @@ def self_issues_visible_to(user):
     return SelfIdentifiedIssue.objects.filter(answer__self_inspection__in=self_inspections_visible_to(user))
 
 
+def _official_scope_q(roles: Roles) -> Q | None:
+    """Enterprises an official (regulator or inspector) has in scope; None for non-officials."""
+    if not (roles.regulator or roles.inspector):
+        return None
+    q = Q(pk__in=[])
+    if roles.regulator:
+        q |= _regulator_q(roles.regulator)
+    if roles.inspector:
+        q |= _inspector_q(roles.inspector)
+    return q
+
+
+def tasks_visible_to(user):
+    """Planned visits are not shown to businesses (an announced random inspection is no inspection).
+    Inspectors see the tasks they are assigned to; regulators the tasks in their scope."""
+    from supervision.models import InspectionTask
+
+    roles = roles_of(user)
+    if roles.is_admin:
+        return InspectionTask.objects.all()
+    q = Q(pk__in=[])
+    if roles.inspector:
+        q |= Q(pk__in=InspectionTask.objects.filter(inspectors=roles.inspector).values("pk"))
+    if roles.regulator:
+        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
+    return InspectionTask.objects.filter(q)
+
+
+def inspections_visible_to(user):
+    """Drafts: the assigned inspectors. Submitted records: the business itself and officials in scope."""
+    from supervision.models import Inspection
+
+    roles = roles_of(user)
+    if roles.is_admin:
+        return Inspection.objects.all()
+    q = Q(status=Inspection.Status.SUBMITTED, enterprise_id__in=roles.enterprise_ids)
+    scope = _official_scope_q(roles)
+    if scope is not None:
+        q |= Q(status=Inspection.Status.SUBMITTED, enterprise__in=Enterprise.objects.filter(scope))
+    if roles.inspector:
+        q |= Q(task__inspectors=roles.inspector)
+    return Inspection.objects.filter(pk__in=Inspection.objects.filter(q).values("pk"))
+
+
+def orders_visible_to(user):
+    from supervision.models import RectificationOrder
+
+    roles = roles_of(user)
+    if roles.is_admin:
+        return RectificationOrder.objects.all()
+    q = Q(enterprise_id__in=roles.enterprise_ids)
+    scope = _official_scope_q(roles)
+    if scope is not None:
+        q |= Q(enterprise__in=Enterprise.objects.filter(scope))
+    return RectificationOrder.objects.filter(q)
+
+
+def can_plan_tasks(user, enterprise: Enterprise) -> bool:
+    """Creating and cancelling tasks: a regulator with the enterprise in scope, or an admin."""
+    return landing_view_for(user, enterprise) == "regulator"
+
+
+def can_verify_orders(user, enterprise: Enterprise) -> bool:
+    """Verifying a rectification, or sending an inspector back: an inspector with jurisdiction."""
+    roles = roles_of(user)
+    return bool(roles.inspector) and _in_scope(_inspector_q(roles.inspector), enterprise)
+
+
+def can_escalate_orders(user, enterprise: Enterprise) -> bool:
+    return can_plan_tasks(user, enterprise) or can_verify_orders(user, enterprise)
+
+
 def content_editable_by(user):
     """Departments whose checklists the user may edit and publish: a regulator edits their own
     department's; a platform admin edits all. Manuals belong to a scene, so a regulator may edit

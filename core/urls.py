@@ -16,6 +16,10 @@ urlpatterns = [
     path("c/<str:token>", views.landing, name="landing"),
     path("manuals/", include("checklists.urls")),
     path("self-inspections/", include("supervision.urls")),
+    # The inspection loop: tasks and records (tablet), orders (business and inspectors).
+    path("", include("supervision.urls_loop")),
+    path("monitor/", include("supervision.urls_monitor")),
+    path("", include("supervision.verify_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
