@@ -27,7 +27,7 @@ find_python() {
   return 1
 }
 
-SYSTEM_PACKAGES=(fonts-wqy-microhei libharfbuzz-subset0 gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
+SYSTEM_PACKAGES=(fonts-wqy-microhei libharfbuzz-subset0 gettext libpango-1.0-0 libpangoft2-1.0-0 poppler-utils chromium)
 ensure_system_packages() {
   local missing=()
   for pkg in "${SYSTEM_PACKAGES[@]}"; do
