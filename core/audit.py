@@ -148,3 +148,32 @@ def verify_chain() -> ChainReport:
             False, count, count + 1, f"the chain head records #{head_seq}, but the chain ends at #{count}"
         )
     return ChainReport(True, count)
+
+
+def verify_neighbourhood(event: AuditEvent) -> bool:
+    """Whether one event is still stitched into the chain: its own hash holds, the event before it
+    ends in its prev_hash, and the event after it (or the head) starts from its hash.
+
+    A constant-time check for public pages (document verification); the whole chain is walked by
+    ``verify_chain`` / ``manage.py verify_audit``, which nobody outside should be able to trigger.
+    """
+    own = compute_hash(
+        seq=event.seq,
+        created_at=event.created_at,
+        actor_id=event.actor_id,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        data=event.data,
+        prev_hash=event.prev_hash,
+    )
+    if own != event.hash:
+        return False
+    previous = AuditEvent.objects.filter(seq=event.seq - 1).values_list("hash", flat=True).first()
+    if (previous or GENESIS_HASH) != event.prev_hash or (previous is None and event.seq != 1):
+        return False
+    following = AuditEvent.objects.filter(seq=event.seq + 1).values_list("prev_hash", flat=True).first()
+    if following is not None:
+        return following == event.hash
+    head = AuditChainHead.objects.filter(pk=1).first()
+    return head is not None and (head.seq, head.hash) == (event.seq, event.hash)

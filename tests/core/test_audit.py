@@ -128,3 +128,19 @@ def test_concurrent_writers_keep_one_linear_chain():
         range(1, writers * per_writer + 1)
     )
     assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_one_event_is_checked_against_its_neighbours():
+    from core.audit import verify_neighbourhood
+
+    first, middle, last = _append(3)
+    assert all(verify_neighbourhood(e) for e in (first, middle, last))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table()} SET prev_hash = %s WHERE seq = 3", ["e" * 64])
+    assert not verify_neighbourhood(middle)  # its successor no longer starts from its hash
+    assert verify_neighbourhood(first)
+    middle = AuditEvent.objects.get(seq=2)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table()} SET action = 'forged' WHERE seq = 1")
+    assert not verify_neighbourhood(AuditEvent.objects.get(seq=1))
