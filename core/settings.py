@@ -194,15 +194,20 @@ COMPLAINTS_PER_ENTERPRISE_PER_DAY = env_int("COMPLAINTS_PER_ENTERPRISE_PER_DAY",
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+
 # --- The closed loop ----------------------------------------------------------------------------------
 def _rectify_days() -> dict[str, int]:
     raw = env_str("RECTIFY_DAYS", "critical=3,major=7,minor=15")
     try:
         days = {key.strip(): int(value) for key, value in (part.split("=") for part in raw.split(","))}
     except ValueError:
-        raise ImproperlyConfigured(f"RECTIFY_DAYS: expected critical=N,major=N,minor=N, got {raw!r}") from None
+        raise ImproperlyConfigured(
+            f"RECTIFY_DAYS: expected critical=N,major=N,minor=N, got {raw!r}"
+        ) from None
     if set(days) != {"critical", "major", "minor"} or min(days.values()) < 1:
-        raise ImproperlyConfigured(f"RECTIFY_DAYS: give critical, major and minor, each at least 1 day; got {raw!r}")
+        raise ImproperlyConfigured(
+            f"RECTIFY_DAYS: give critical, major and minor, each at least 1 day; got {raw!r}"
+        )
     return days
 
 

@@ -11,7 +11,7 @@ from core.errors import DomainError
 from core.landing import landing_resolve
 from core.models import Department, District, Enterprise, IdentityCode, Scene
 from core.pagination import Page
-from core.permissions import can_manage_codes, roles_of
+from core.permissions import can_manage_codes, can_plan_tasks, roles_of
 
 
 @require_GET
@@ -21,9 +21,15 @@ def home(request):
         return render(request, "core/home_public.html")
     context = {"roles": roles, "role": roles.primary}
     if roles.is_business:
-        context["my_enterprises"] = Enterprise.objects.filter(pk__in=roles.enterprise_ids).select_related(
-            "district", "scene"
+        from core.landing import business_panel
+
+        mine = list(
+            Enterprise.objects.filter(pk__in=roles.enterprise_ids).select_related("district", "scene")
         )
+        context["my_enterprises"] = mine
+        context["business_panels"] = [
+            {"enterprise": e, **business_panel(user=request.user, enterprise=e)} for e in mine
+        ]
     if roles.inspector:
         context["inspector_districts"] = roles.inspector.districts.all()
     if roles.primary in {"admin", "regulator", "inspector"}:
@@ -81,6 +87,7 @@ def enterprise_detail(request, uscc: str):
         "enterprise": enterprise,
         "code": IdentityCode.objects.filter(enterprise=enterprise, status=IdentityCode.Status.ACTIVE).first(),
         "can_manage_codes": can_manage_codes(request.user, enterprise),
+        "can_plan_tasks": can_plan_tasks(request.user, enterprise),
     }
     return render(request, "core/enterprise_detail.html", context)
 

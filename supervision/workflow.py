@@ -197,6 +197,8 @@ def _lock_draft(inspection: Inspection, actor) -> Inspection:
     _assigned_inspector(actor, inspection.task)
     if inspection.status != Inspection.Status.DRAFT:
         raise _refuse(_("This inspection is submitted and can no longer change."), "already_submitted")
+    if inspection.task.status == InspectionTask.Status.CANCELLED:
+        raise _refuse(_("This task is cancelled; its record can no longer change."), "task_cancelled")
     return inspection
 
 
@@ -396,6 +398,9 @@ def inspection_submit(
     second tablet of the pair sending the same submission, gets the same record back."""
     if conclusion not in Inspection.Conclusion.values:
         raise _refuse(_("Conclude with pass, rectify or refer."), "invalid_conclusion", 422)
+    if rectify_deadline is not None and timezone.is_naive(rectify_deadline):
+        # A date and time without a zone means local time (Asia/Shanghai), as people write them.
+        rectify_deadline = timezone.make_aware(rectify_deadline)
     try:
         with transaction.atomic():
             return _submit(inspection, actor, submission_id, conclusion, rectify_deadline)
@@ -417,6 +422,12 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
         if locked.submission_id == submission_id:
             return locked
         raise _refuse(_("This inspection is already submitted."), "already_submitted")
+    # Locked, so that a concurrent task_cancel either sees this submit or is seen by it.
+    if (
+        InspectionTask.objects.select_for_update().get(pk=locked.task_id).status
+        == InspectionTask.Status.CANCELLED
+    ):
+        raise _refuse(_("This task is cancelled; its record can no longer change."), "task_cancelled")
     items = inspection_items(locked)
     answers = {
         a.item_id: a for a in InspectionAnswer.objects.filter(inspection=locked).select_related("item")
@@ -470,7 +481,7 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
     order = None
     if conclusion == Inspection.Conclusion.RECTIFY:
         order = RectificationOrder.objects.create(
-            number=f"ZG{now:%Y%m%d}-{locked.pk:07d}",
+            number=f"ZG{timezone.localtime(now):%Y%m%d}-{locked.pk:07d}",
             enterprise=locked.enterprise,
             inspection=locked,
             deadline=rectify_deadline,
