@@ -250,6 +250,17 @@ def _rewind(upload: File | IO[bytes]) -> None:
         upload.seek(0)
 
 
+def photos_discard(photos) -> None:
+    """Remove photos stored for a write that was then refused: they belong to nothing.
+
+    Callers ingest photos before taking their row locks (Pillow's work must not hold the
+    database), so a refusal after that point leaves photos to take back."""
+    for photo in photos:
+        for file in (photo.original, photo.display, photo.thumbnail):
+            _delete_quietly(file)
+        photo.delete()
+
+
 def _delete_quietly(file: FieldFile) -> None:
     try:
         file.storage.delete(file.name)

@@ -40,7 +40,7 @@ from core.permissions import (
     self_inspections_visible_to,
     self_issues_visible_to,
 )
-from core.photos import photo_ingest, validate_photo_upload
+from core.photos import photo_ingest, photos_discard, validate_photo_upload
 from supervision.models import Result, SelfIdentifiedIssue, SelfInspection, SelfInspectionAnswer
 
 NOTE_MAX = 2000
@@ -98,17 +98,9 @@ def _ingest_photos(uploads: Sequence, user) -> list[Photo]:
         for upload in uploads:
             stored.append(photo_ingest(upload=upload, uploaded_by=user))
     except BaseException:
-        _discard_photos(stored)
+        photos_discard(stored)
         raise
     return stored
-
-
-def _discard_photos(photos: Iterable[Photo]) -> None:
-    """Remove photos stored for a write that was then refused: they belong to nothing."""
-    for photo in photos:
-        for file in (photo.original, photo.display, photo.thumbnail):
-            file.storage.delete(file.name)
-        photo.delete()
 
 
 # --- start ------------------------------------------------------------------------------------------
@@ -249,7 +241,7 @@ def self_inspection_answer(
             if stored:
                 answer.photos.add(*stored)
     except BaseException:
-        _discard_photos(stored)
+        photos_discard(stored)
         raise
     return answer
 
@@ -432,7 +424,7 @@ def self_issue_fix(
                 },
             )
     except BaseException:
-        _discard_photos(stored)
+        photos_discard(stored)
         raise
     return issue
 

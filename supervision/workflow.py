@@ -30,8 +30,8 @@ from checklists.selectors import checklists_current, scene_checklist
 from core import permissions
 from core.audit import audit_record, canonical
 from core.errors import DomainError
-from core.models import Enterprise, Inspector, Photo
-from core.photos import photo_ingest, validate_photo_upload
+from core.models import Enterprise, Inspector
+from core.photos import photo_ingest, photos_discard, validate_photo_upload
 from supervision.models import (
     Evaluation,
     Finding,
@@ -253,7 +253,7 @@ def inspection_answer(
                 answer.photos.add(*stored)
             Inspection.objects.filter(pk=inspection.pk).update(updated_at=timezone.now())
     except Exception:
-        _discard(stored)
+        photos_discard(stored)
         raise
     return answer
 
@@ -263,13 +263,6 @@ def _snapshot_item(inspection: Inspection, item_id) -> ChecklistItem:
     if item is None or not item.applies_to(inspection.enterprise):
         raise _refuse(_("This item is not part of this inspection's checklist."), "item_not_in_snapshot", 422)
     return item
-
-
-def _discard(photos: Iterable[Photo]) -> None:
-    for photo in photos:
-        for field in (photo.original, photo.display, photo.thumbnail):
-            field.delete(save=False)
-        photo.delete()
 
 
 @transaction.atomic
@@ -582,7 +575,7 @@ def rectification_submit(
                 },
             )
     except Exception:
-        _discard([p for photos in stored.values() for p in photos])
+        photos_discard([p for photos in stored.values() for p in photos])
         raise
     return rectification
 
