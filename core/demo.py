@@ -660,6 +660,29 @@ def users_seed(*, password: str) -> tuple[list[str], list[str], list[Login]]:
     return created, updated, logins
 
 
+def demo_task_seed() -> None:
+    """An open task for today on the business's enterprise, so the loop can be tried at once:
+    inspector and inspector2 inspect, business answers the order. Planned again when none is open."""
+    from supervision.models import InspectionTask
+    from supervision.workflow import task_create
+
+    enterprise = business_enterprise()
+    open_statuses = (InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS)
+    if InspectionTask.objects.filter(enterprise=enterprise, status__in=open_statuses).exists():
+        return
+    User = get_user_model()
+    team = list(Inspector.objects.filter(user__username__in=["inspector", "inspector2"]))
+    today = timezone.localdate()
+    task_create(
+        actor=User.objects.get(username="regulator"),
+        enterprise=enterprise,
+        inspectors=team,
+        due_from=today,
+        due_to=today + timedelta(days=7),
+        note="演示任务 · demo task",
+    )
+
+
 def demo_seed(
     *, enterprises: int, password: str, method: str = "auto", progress: Progress | None = None
 ) -> SeedResult:
@@ -669,6 +692,7 @@ def demo_seed(
     codes_issue_missing(enterprises=demo_enterprises())
     with transaction.atomic():
         users_created, users_updated, logins = users_seed(password=password)
+        demo_task_seed()
         demo_total = demo_enterprise_count()
         audit_record(
             actor=None,

@@ -21,6 +21,7 @@ from core.models import (
     Scene,
 )
 from core.permissions import enterprises_visible_to
+from supervision.models import InspectionTask
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +162,7 @@ def test_growing_the_set_gives_the_same_rows_as_seeding_it_at_once():
     assert len(grown) == N
     assert [row[0] for row in grown] == sorted(row.uscc for row in demo.enterprise_rows(0, N))
 
+    InspectionTask.objects.all().delete()
     Enterprise.objects.all().delete()
     _seed(n=N)
     assert _snapshot() == grown
@@ -183,6 +185,7 @@ def test_it_refuses_to_continue_a_partly_deleted_demo_set():
 
 def test_it_refuses_to_run_without_the_business_enterprise():
     _seed(n=20)
+    InspectionTask.objects.all().delete()
     Enterprise.objects.get(uscc=next(demo.enterprise_rows(0, 1)).uscc).delete()
     with pytest.raises(CommandError, match="#0"):
         call_command("seed_demo", "--enterprises", "10", "--password", PASSWORD, stdout=io.StringIO())
@@ -237,3 +240,11 @@ def test_every_demo_enterprise_gets_one_active_identity_code():
     assert IdentityCode.objects.filter(status="active").count() == N
     assert not Enterprise.objects.exclude(codes__status="active").exists()
     assert AuditEvent.objects.filter(action="code.issue_missing", data__issued=N).exists()
+
+
+def test_the_demo_has_an_open_task_for_the_inspector_pair_once():
+    _seed()
+    _seed()
+    task = InspectionTask.objects.get()
+    assert task.enterprise == demo.business_enterprise() and task.status == "planned"
+    assert sorted(i.user.username for i in task.inspectors.all()) == ["inspector", "inspector2"]
