@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "core",
     "checklists",
     "supervision",
+    "history",
 ]
 
 MIDDLEWARE = [
