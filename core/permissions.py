@@ -249,6 +249,25 @@ def orders_visible_to(user):
     return RectificationOrder.objects.filter(q)
 
 
+def inspectors_with_jurisdiction(*, enterprise: Enterprise) -> QuerySet[Inspector]:
+    """Active inspectors with jurisdiction over the enterprise: one of their districts is the
+    enterprise's district or an ancestor of it (the rule of _inspector_q, read the other way round:
+    the ancestors are the prefixes of the enterprise's district path). Who may be put on a task."""
+    path = enterprise.district.path
+    prefixes = [path[: index + 1] for index, char in enumerate(path) if char == "/"]
+    return (
+        Inspector.objects.filter(
+            active=True,
+            user__is_active=True,
+            pk__in=Inspector.districts.through.objects.filter(district__path__in=prefixes).values(
+                "inspector_id"
+            ),
+        )
+        .select_related("user", "department")
+        .order_by("department__code", "certificate_no")
+    )
+
+
 def can_plan_tasks(user, enterprise: Enterprise) -> bool:
     """Creating and cancelling tasks: a regulator with the enterprise in scope, or an admin."""
     return landing_view_for(user, enterprise) == "regulator"

@@ -333,23 +333,8 @@ def ratings_by_department(
 # --- planning -----------------------------------------------------------------------------------------
 
 
-def inspectors_for_enterprise(*, enterprise: Enterprise) -> QuerySet[Inspector]:
-    """Active inspectors with jurisdiction over the enterprise: one of their districts is the
-    enterprise's district or an ancestor of it (the rule of permissions._inspector_q, read the
-    other way round: the ancestors are the prefixes of the enterprise's district path)."""
-    path = enterprise.district.path
-    prefixes = [path[: index + 1] for index, char in enumerate(path) if char == "/"]
-    return (
-        Inspector.objects.filter(
-            active=True,
-            user__is_active=True,
-            pk__in=Inspector.districts.through.objects.filter(district__path__in=prefixes).values(
-                "inspector_id"
-            ),
-        )
-        .select_related("user", "department")
-        .order_by("department__code", "certificate_no")
-    )
+# The jurisdiction rule lives in core.permissions; the planning form reads it from there.
+inspectors_for_enterprise = permissions.inspectors_with_jurisdiction
 
 
 def tasks_in_scope(*, user, status: str | None = None) -> QuerySet[InspectionTask]:

@@ -590,18 +590,6 @@ def order_list(request):
     return render(request, "supervision/loop/order_list.html", context, status=400 if error else 200)
 
 
-def _candidates(enterprise) -> list[Inspector]:
-    """Inspectors with jurisdiction: one of their districts is the enterprise's or above it."""
-    parts = enterprise.district.path.strip("/").split("/")
-    prefixes = ["/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
-    return list(
-        Inspector.objects.filter(active=True, districts__path__in=prefixes)
-        .select_related("user", "department")
-        .distinct()
-        .order_by("department__code", "certificate_no")[:100]
-    )
-
-
 def _render_order(request, order: RectificationOrder, *, errors=None, values=None, status=200):
     errors, values = errors or {}, values or {}
     user, enterprise = request.user, order.enterprise
@@ -645,7 +633,9 @@ def _render_order(request, order: RectificationOrder, *, errors=None, values=Non
         "can_verify": can_verify and order.status == RectificationOrder.Status.SUBMITTED,
         "can_reinspect": can_reinspect,
         "can_escalate": order.is_overdue and permissions.can_escalate_orders(user, enterprise),
-        "candidates": _candidates(enterprise) if can_reinspect else [],
+        "candidates": list(permissions.inspectors_with_jurisdiction(enterprise=enterprise)[:100])
+        if can_reinspect
+        else [],
         "reinspections": list(
             order.reinspection_tasks.filter(
                 status__in=(InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS)
