@@ -1,5 +1,4 @@
-"""The business's own half of supervision (self-inspection); inspections, tasks and the
-rectification loop join this module with their issues."""
+"""The loop: self-inspection, tasks, inspections, findings, rectification orders, evaluations."""
 
 from django.conf import settings
 from django.db import models
@@ -119,7 +118,16 @@ class InspectionTask(models.Model):
         CANCELLED = "cancelled", _("cancelled")
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="tasks")
+    # The lead department. A joint task (进一次门、查多项事) lists every department whose items are
+    # checked in ``departments`` (the lead included); a single-department task leaves it empty.
     department = models.ForeignKey("core.Department", on_delete=models.PROTECT, related_name="tasks")
+    departments = models.ManyToManyField(
+        "core.Department", blank=True, related_name="joint_tasks", verbose_name=_("joint departments")
+    )
+    # The complaint this task checks (source "complaint"); its inspection verifies or clears it.
+    complaint = models.ForeignKey(
+        "core.Complaint", null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+    )
     source = models.CharField(_("source"), max_length=14, choices=Source.choices, default=Source.MANUAL)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLANNED)
     due_from = models.DateField(_("due from"))

@@ -1,0 +1,150 @@
+"""Risk, credit and tier: the policy that weighs the factors, the scores it produces, credit events.
+
+The scores of all enterprises are recomputed set-based in the database (supervision/scoring.py);
+one row per enterprise holds its risk score with each factor's contribution, its credit rating
+with the events behind it, and the tier the policy's matrix gives for the two.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.models import Enterprise
+
+
+class ScoringPolicy(models.Model):
+    """Weights and thresholds of the risk score, the credit rating and the tier matrix.
+
+    Never edited: a change is a new version (audited). The current policy is the adopted
+    version with the highest number; a calibrated candidate waits unadopted until a regulator
+    has compared it in the back-test and adopts it.
+    """
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    # factor -> weight (>= 0, not all zero); the factor names are supervision.scoring.FACTORS.
+    weights = models.JSONField(_("weights"))
+    # Decay, severities, saturations, thresholds, credit rules, tiers and the matrix:
+    # validated by supervision.scoring.validate_policy.
+    params = models.JSONField(_("parameters"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    adopted_at = models.DateTimeField(_("adopted at"), null=True, blank=True)
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("scoring policy")
+        verbose_name_plural = _("scoring policies")
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
+class CreditEvent(models.Model):
+    """A fact about an enterprise's trustworthiness recorded by a regulator.
+
+    Late and never-closed orders and refused inspections are read from the loop itself;
+    these rows carry what the loop does not know: penalties and dishonesty listings.
+    """
+
+    class Kind(models.TextChoices):
+        PENALTY = "penalty", _("administrative penalty")
+        DISHONESTY = "dishonesty", _("serious-dishonesty listing")
+        REFUSAL = "refusal", _("refused or obstructed an inspection")
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="credit_events")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    occurred_on = models.DateField(_("occurred on"))
+    # A listing ends when the authority removes it; penalties and refusals count for the
+    # policy's repair period after occurred_on instead.
+    ends_on = models.DateField(_("listed until"), null=True, blank=True)
+    reference = models.CharField(_("decision number"), max_length=60, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["enterprise", "-occurred_on"]
+        verbose_name = _("credit event")
+        verbose_name_plural = _("credit events")
+        indexes = [models.Index(fields=["enterprise", "occurred_on"], name="credit_event_enterprise")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("occurred_on")),
+                name="credit_event_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_on}"
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("low")
+    MEDIUM = "medium", _("medium")
+    HIGH = "high", _("high")
+
+
+class CreditRating(models.TextChoices):
+    A = "A", _("A (trustworthy)")
+    B = "B", _("B (basically trustworthy)")
+    C = "C", _("C (untrustworthy)")
+    D = "D", _("D (seriously untrustworthy)")
+
+
+class EnterpriseScore(models.Model):
+    """An enterprise's RiskScore, CreditRating and Tier from one recompute, with their reasons.
+
+    Each ``risk_*`` column is one factor's contribution in points; they add up to ``risk``.
+    Written only by supervision.scoring (one set-based statement per chunk of enterprises).
+    """
+
+    enterprise = models.OneToOneField(
+        Enterprise, primary_key=True, on_delete=models.CASCADE, related_name="score"
+    )
+    policy = models.ForeignKey(ScoringPolicy, on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateTimeField(_("as of"))
+
+    risk = models.FloatField(_("risk score"))
+    risk_level = models.CharField(_("risk level"), max_length=6, choices=RiskLevel.choices)
+    risk_scene = models.FloatField(default=0)
+    risk_violations = models.FloatField(default=0)
+    risk_orders = models.FloatField(default=0)
+    risk_complaints = models.FloatField(default=0)
+    risk_self_missing = models.FloatField(default=0)
+    risk_self_noncompliant = models.FloatField(default=0)
+    risk_self_discrepancy = models.FloatField(default=0)
+    risk_visit_gap = models.FloatField(default=0)
+    risk_licence = models.FloatField(default=0)
+
+    credit = models.CharField(_("credit rating"), max_length=1, choices=CreditRating.choices)
+    credit_points = models.PositiveIntegerField(_("credit points"), default=0)
+    credit_penalties = models.PositiveIntegerField(default=0)
+    credit_late_orders = models.PositiveIntegerField(default=0)
+    credit_unclosed_orders = models.PositiveIntegerField(default=0)
+    credit_refusals = models.PositiveIntegerField(default=0)
+    credit_dishonest = models.BooleanField(default=False)
+
+    tier = models.PositiveSmallIntegerField(_("tier"))
+    open_orders = models.PositiveIntegerField(_("open orders"), default=0)
+    overdue_orders = models.PositiveIntegerField(_("overdue orders"), default=0)
+    last_inspected_on = models.DateField(_("last inspected on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enterprise score")
+        verbose_name_plural = _("enterprise scores")
+        # Each index costs the full recompute a second write per row, so only the orders the
+        # ranking serves without sorting: by risk (default) and by tier.
+        indexes = [
+            models.Index(fields=["-risk", "enterprise"], name="score_ranking_risk"),
+            models.Index(fields=["-tier", "-risk", "enterprise"], name="score_ranking_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}: {self.risk:.1f} {self.credit} T{self.tier}"
