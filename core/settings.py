@@ -135,8 +135,53 @@ USE_TZ = True
 # --- Static and media files -------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+
+
+def _media_storage() -> dict:
+    """Uploaded and generated files: a folder (one machine), or an S3-compatible bucket that N app
+    servers and the task workers share (docs/DEPLOY.md).
+
+    Files never go out by a storage URL: photos and documents are streamed by views that check
+    permissions, and evidence originals are never served at all. The bucket stays private and any
+    URL the storage makes is signed and short-lived, so a `.url` added one day cannot publish one.
+    """
+    kind = env_str("MEDIA_STORAGE", "filesystem")
+    if kind == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"MEDIA_STORAGE: expected filesystem or s3, got {kind!r}")
+    addressing_style = env_str("AWS_S3_ADDRESSING_STYLE", "auto")
+    if addressing_style not in {"auto", "path", "virtual"}:
+        raise ImproperlyConfigured(
+            f"AWS_S3_ADDRESSING_STYLE: expected auto, path or virtual, got {addressing_style!r}"
+        )
+    endpoint_url = env_url("AWS_S3_ENDPOINT_URL", "https://unused") if env_str("AWS_S3_ENDPOINT_URL", "") else None
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", required=True),
+            "access_key": env_str("AWS_ACCESS_KEY_ID", required=True),
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY", required=True),
+            # None: Amazon S3 itself; MinIO, Ceph and the clouds' S3 APIs give their address.
+            "endpoint_url": endpoint_url,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "addressing_style": None if addressing_style == "auto" else addressing_style,
+            # A key prefix, so that one bucket can hold several installations (or environments).
+            "location": env_str("AWS_LOCATION", ""),
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            # No ACL header: objects take the bucket's own policy, which must block public access.
+            "default_acl": None,
+            # Like the filesystem: a name already taken gets a new one, never overwrites. Evidence
+            # originals are never replaced, and core.qr.stored_or_render relies on it in a race.
+            "file_overwrite": False,
+        },
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage(),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if env_bool("STATIC_MANIFEST", not DEBUG)
@@ -172,10 +217,12 @@ SECURE_CSP = {
 }
 
 # --- Background tasks (Django's Tasks API) ---------------------------------------------------
-# "database": a table polled by `manage.py db_worker` (one machine); "immediate": run inline
-# (tests, and scripts that want the result now).
+# "database": a table polled by `manage.py db_worker` (one machine); "rq": Redis at REDIS_URL, run
+# by `manage.py rqworker default` on any number of machines (scale-out, docs/DEPLOY.md);
+# "immediate": run inline (tests, and scripts that want the result now).
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
 }
 _task_backend = env_str("TASKS_BACKEND", "database")
@@ -184,6 +231,22 @@ if _task_backend not in _TASK_BACKENDS:
         f"TASKS_BACKEND: expected one of {', '.join(_TASK_BACKENDS)}, got {_task_backend!r}"
     )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_task_backend], "QUEUES": ["default"]}}
+
+# django-rq's queues, one per Tasks queue above. Defined whatever the backend (a Redis client
+# connects on first use, so the default path needs no Redis); the app, with its queue pages
+# under /admin/, is installed only with "rq", where the backend's system check requires it.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL: expected redis://, rediss:// or unix://, got {REDIS_URL!r}")
+RQ_QUEUES = {
+    # RQ kills a job that runs longer than this; the largest code batch (50,000 pages) needs most.
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("TASK_TIMEOUT", 3 * 3600, minimum=60)},
+}
+# Workers must run jobs through django-tasks-rq's Job class, which calls the Task and records
+# its result; set here so that a plain `manage.py rqworker default` does.
+RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
+if _task_backend == "rq":
+    INSTALLED_APPS += ["django_rq"]
 
 # --- Photos (complaints, self-inspections, inspections) ------------------------------------------
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)

@@ -21,6 +21,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
@@ -188,13 +190,32 @@ def inspection_items(inspection: Inspection) -> list[ChecklistItem]:
     ).items
 
 
-def _lock_draft(inspection: Inspection, actor) -> Inspection:
-    inspection = (
-        Inspection.objects.select_for_update()
-        .select_related("enterprise__scene", "task")
-        .get(pk=inspection.pk)
+def _lock_draft(inspection: Inspection, actor, visible: QuerySet[Inspection] | None = None) -> Inspection:
+    """Lock the record and its task (a cancelled task freezes the record) for a change by one of the
+    assigned inspectors. One statement: the lock, the assignment check and, with ``visible`` (the
+    caller's permission filter), the visibility check; a record outside ``visible`` is not found.
+
+    FOR UPDATE OF the record and the task only: the joined enterprise and scene are read, not
+    changed, and locking them would queue every record of a scene behind one row."""
+    inspector = permissions.roles_of(actor).inspector
+    assigned = (
+        Exists(
+            InspectionTask.inspectors.through.objects.filter(
+                inspectiontask_id=OuterRef("task_id"), inspector_id=inspector.pk
+            )
+        )
+        if inspector is not None
+        else Value(False)
     )
-    _assigned_inspector(actor, inspection.task)
+    inspection = get_object_or_404(
+        (Inspection.objects if visible is None else visible)
+        .select_for_update(of=("self", "task"))
+        .select_related("enterprise__scene", "task")
+        .annotate(actor_assigned=assigned),
+        pk=inspection.pk,
+    )
+    if not inspection.actor_assigned:
+        raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
     if inspection.status != Inspection.Status.DRAFT:
         raise _refuse(_("This inspection is submitted and can no longer change."), "already_submitted")
     if inspection.task.status == InspectionTask.Status.CANCELLED:
@@ -219,8 +240,15 @@ def inspection_answer(
     result: str | None = None,
     note: str | None = None,
     photos: Sequence = (),
+    visible: QuerySet[Inspection] | None = None,
 ) -> InspectionAnswer:
-    """Autosave one item. ``None`` keeps what is stored, so a client may send only what changed."""
+    """Autosave one item. ``None`` keeps what is stored, so a client may send only what changed.
+
+    ``visible``: the records the caller may see; the API passes its permission filter here
+    (and may pass a bare ``Inspection(pk=...)``) so that the filter and the row lock are one
+    query; a record outside it is not found (404). The returned answer's ``photo_hashes`` is
+    its photos' SHA-256 list when already known without a query (a new answer: none), else None.
+    """
     if result is not None and result not in Result.values:
         raise _refuse(_("Answer compliant, not compliant or not applicable."), "invalid_result", 422)
     if note is not None and len(note) > NOTE_MAX:
@@ -230,19 +258,30 @@ def inspection_answer(
     stored = [photo_ingest(upload=upload, uploaded_by=actor) for upload in photos]
     try:
         with transaction.atomic():
-            inspection = _lock_draft(inspection, actor)
+            inspection = _lock_draft(inspection, actor, visible)
             item = _snapshot_item(inspection, item_id)
-            answer = InspectionAnswer.objects.filter(inspection=inspection, item=item).first()
-            if answer is None:
+            changes = {"updated_by": actor}
+            if result is not None:
+                changes["result"] = result
+            if note is not None:
+                changes["note"] = note.strip()
+            if item.answer_pk is None:
                 if result is None:
                     raise _refuse(_("A new answer needs a result."), "invalid_result", 422)
-                answer = InspectionAnswer(inspection=inspection, item=item, updated_by=actor)
-            if result is not None:
-                answer.result = result
-            if note is not None:
-                answer.note = note.strip()
-            answer.updated_by = actor
-            answer.save()
+                answer = InspectionAnswer(inspection=inspection, item=item, **changes)
+                answer.save()
+                answer.photo_hashes = None if stored else []
+            else:
+                # The stored row as _snapshot_item read it, with the changes; its pk makes save()
+                # an UPDATE of just the changed columns.
+                answer = InspectionAnswer(
+                    pk=item.answer_pk,
+                    inspection=inspection,
+                    item=item,
+                    **{"result": item.answer_result, "note": item.answer_note, **changes},
+                )
+                answer.save(update_fields=[*changes, "updated_at"])
+                answer.photo_hashes = None
             if stored:
                 if answer.photos.count() + len(stored) > MAX_PHOTOS_PER_ANSWER:
                     raise _refuse(
@@ -259,7 +298,19 @@ def inspection_answer(
 
 
 def _snapshot_item(inspection: Inspection, item_id) -> ChecklistItem:
-    item = ChecklistItem.objects.filter(pk=item_id, checklist__in=inspection.checklists.all()).first()
+    """The item, if it is in the record's snapshot and applies to the enterprise, annotated with the
+    stored answer's ``answer_pk``, ``answer_result`` and ``answer_note`` (None when unanswered):
+    one query for the item and its answer."""
+    stored = InspectionAnswer.objects.filter(inspection=inspection, item=OuterRef("pk"))
+    item = (
+        ChecklistItem.objects.filter(pk=item_id, checklist__in=inspection.checklists.all())
+        .annotate(
+            answer_pk=Subquery(stored.values("pk")[:1]),
+            answer_result=Subquery(stored.values("result")[:1]),
+            answer_note=Subquery(stored.values("note")[:1]),
+        )
+        .first()
+    )
     if item is None or not item.applies_to(inspection.enterprise):
         raise _refuse(_("This item is not part of this inspection's checklist."), "item_not_in_snapshot", 422)
     return item

@@ -17,14 +17,17 @@ from supervision.models.loop import (
     Signature,
 )
 from supervision.models.scoring import (
+    BacktestRun,
     CreditEvent,
     CreditRating,
     EnterpriseScore,
     RiskLevel,
+    ScoreRun,
     ScoringPolicy,
 )
 
 __all__ = [
+    "BacktestRun",
     "CreditEvent",
     "CreditRating",
     "Document",
@@ -39,6 +42,7 @@ __all__ = [
     "RectificationOrder",
     "Result",
     "RiskLevel",
+    "ScoreRun",
     "ScoringPolicy",
     "SelfIdentifiedIssue",
     "SelfInspection",

@@ -148,3 +148,58 @@ class EnterpriseScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enterprise_id}: {self.risk:.1f} {self.credit} T{self.tier}"
+
+
+class ScoreRun(models.Model):
+    """One full recompute, run in the background; regulators watch its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    policy = models.ForeignKey(ScoringPolicy, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    as_of = models.DateTimeField(_("as of"), null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    enterprises = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("score recompute")
+        verbose_name_plural = _("score recomputes")
+
+    def __str__(self) -> str:
+        return f"recompute #{self.pk} ({self.get_status_display()})"
+
+
+class BacktestRun(models.Model):
+    """A back-test of one policy on one window of history, kept so policies can be compared."""
+
+    policy = models.ForeignKey(ScoringPolicy, on_delete=models.PROTECT, related_name="backtests")
+    start = models.DateField(_("start"))
+    days = models.PositiveIntegerField(_("days"))
+    # The report: n_inspections, n_critical, days_earlier, first_half_share_actual,
+    # first_half_share_ranked, auc, random_days_earlier (+ series for the chart).
+    result = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("back-test")
+        verbose_name_plural = _("back-tests")
+
+    def __str__(self) -> str:
+        return f"back-test v{self.policy.version} {self.start} +{self.days}d"
