@@ -304,25 +304,46 @@ def policy_adopt(*, actor, policy: ScoringPolicy) -> ScoringPolicy:
 
 
 def _lit(value) -> str:
-    """A policy number as an SQL literal. Policies are validated numbers, never user text."""
-    return repr(float(value))
+    """A policy number as an SQL float literal. Policies are validated numbers, never user text.
+
+    PostgreSQL reads a bare ``0.5`` as numeric, and numeric arithmetic is several times slower
+    than double precision (and comes back as Decimal): say float8.
+    """
+    number = repr(float(value))
+    return f"{number}::float8" if connection.vendor == "postgresql" else number
 
 
 def _day(column: str, *, timestamp: bool = False) -> str:
     """Days since 1970-01-01 of a date (or timestamp) column, as a number, in this database."""
     if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM {column}) / 86400.0)" if timestamp else f"({column} - DATE '1970-01-01')"
+        return (
+            f"(EXTRACT(EPOCH FROM {column})::float8 / 86400)"
+            if timestamp
+            else f"({column} - DATE '1970-01-01')::float8"
+        )
     return f"(julianday({column}) - 2440587.5)"
 
 
-def _to_date(column: str) -> str:
+def _to_date(column: str, moment: datetime) -> str:
+    """The local date of a UTC timestamp column (the project's time zone, at ``moment``'s offset)."""
     if connection.vendor == "postgresql":
-        return f"CAST({column} AT TIME ZONE 'UTC' AS date)"
-    return f"date({column})"
+        zone = str(timezone.get_current_timezone()).replace("'", "")
+        return f"CAST({column} AT TIME ZONE '{zone}' AS date)"
+    minutes = round(_local_offset_days(moment) * 1440)
+    return f"date({column}, '{minutes:+d} minutes')"
 
 
 def _epoch_days(moment: datetime) -> float:
-    return moment.timestamp() / 86400.0
+    """Days since 1970-01-01 on the local wall clock, the scale dates are on (a date is its local
+    midnight). Timestamps in the database are UTC: ``_day(..., timestamp=True)`` plus the local
+    offset puts them on the same scale."""
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return (local.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds() / 86400.0
+
+
+def _local_offset_days(moment: datetime) -> float:
+    offset = timezone.localtime(moment).utcoffset() if timezone.is_aware(moment) else None
+    return offset.total_seconds() / 86400.0 if offset else 0.0
 
 
 def _decay(age_days_sql: str, half_life) -> str:
@@ -330,7 +351,7 @@ def _decay(age_days_sql: str, half_life) -> str:
 
 
 def _saturate(x_sql: str, saturation) -> str:
-    return f"(1.0 - EXP(-({x_sql}) / {_lit(saturation)}))"
+    return f"({_lit(1)} - EXP(-({x_sql}) / {_lit(saturation)}))"
 
 
 def _t(model) -> str:
@@ -362,13 +383,17 @@ def features_query(
     """SQL for one row per enterprise in scope: every factor's feature (x_*, in [0, 1]) and the
     raw counts behind the credit rating, from facts strictly before ``as_of``.
 
-    ``historical`` (back-test, calibration) ignores the stored tiers, which are today's, and
-    measures the visit gap against the default interval.
+    ``x_visit_gap`` here is measured against the policy's default interval (calibration reads it);
+    the score measures ``gap_days`` against the interval of the enterprise's tier (score_query).
+    ``historical`` is accepted for the back-test's and calibration's readability; scores never
+    read stored results, so it changes nothing.
     """
     p = policy.params
     sev = p["severity_points"]
     credit = p["credit"]
     as_of_day = _epoch_days(as_of)
+    # Timestamps (UTC in the database) as local days: the age is as_of_day - ts_day.
+    ts_day = _epoch_days(as_of) - _local_offset_days(as_of)
     as_of_date = timezone.localdate(as_of) if timezone.is_aware(as_of) else as_of.date()
     repair_from = as_of - timedelta(days=float(credit["repair_days"]))
     si_from = as_of - timedelta(days=float(p["self_inspection_max_age_days"]))
@@ -377,6 +402,7 @@ def features_query(
         f"WHEN 'major' THEN {_lit(sev['major'])} ELSE {_lit(sev['minor'])} END"
     )
     params: list = []
+    one, zero = _lit(1), _lit(0)
     half_life, c_half_life = p["half_life_days"], p["complaint_half_life_days"]
 
     # Violation points: imported history and our own submitted inspections, decayed to as_of.
@@ -391,7 +417,7 @@ def features_query(
     own_violations = f"""
         SELECT i.enterprise_id AS eid,
                SUM({severity_case.format(col="f.severity")}
-                   * {_decay(f"{_lit(as_of_day)} - {_day('i.submitted_at', timestamp=True)}", half_life)})
+                   * {_decay(f"{_lit(ts_day)} - {_day('i.submitted_at', timestamp=True)}", half_life)})
                    AS pts
         FROM {_t(Finding)} f JOIN {_t(Inspection)} i ON i.id = f.inspection_id
         WHERE i.status = 'submitted' AND i.submitted_at < %s AND {scope.sql("i.enterprise_id")}
@@ -404,7 +430,7 @@ def features_query(
             WHERE hi.inspected_on < %s AND {scope.sql("hi.enterprise_id")}
             GROUP BY hi.enterprise_id
             UNION ALL
-            SELECT i.enterprise_id, MAX({_to_date("i.submitted_at")})
+            SELECT i.enterprise_id, MAX({_to_date("i.submitted_at", as_of)})
             FROM {_t(Inspection)} i
             WHERE i.status = 'submitted' AND i.submitted_at < %s AND {scope.sql("i.enterprise_id")}
             GROUP BY i.enterprise_id
@@ -427,8 +453,8 @@ def features_query(
     not_counted = ", ".join(f"'{s}'" for s in Complaint.NOT_COUNTED)
     complaints = f"""
         SELECT c.enterprise_id AS eid,
-               SUM(CASE WHEN c.status = 'verified' THEN {_lit(p["verified_complaint_weight"])} ELSE 1.0 END
-                   * {_decay(f"{_lit(as_of_day)} - {_day('c.created_at', timestamp=True)}", c_half_life)})
+               SUM(CASE WHEN c.status = 'verified' THEN {_lit(p["verified_complaint_weight"])} ELSE {one} END
+                   * {_decay(f"{_lit(ts_day)} - {_day('c.created_at', timestamp=True)}", c_half_life)})
                    AS pts
         FROM {_t(Complaint)} c
         WHERE c.created_at < %s AND c.status NOT IN ({not_counted}) AND {scope.sql("c.enterprise_id")}
@@ -476,34 +502,26 @@ def features_query(
     params += [repair_from_date, repair_from_date, as_of_date, as_of_date]
 
     order_load = (
-        f"COALESCE(o.open_n, 0) + ({_lit(p['overdue_order_weight'])} - 1.0) * COALESCE(o.overdue_n, 0)"
+        f"COALESCE(o.open_n, 0) + {_lit(float(p['overdue_order_weight']) - 1)} * COALESCE(o.overdue_n, 0)"
     )
     default_interval = _lit(p["default_interval_days"])
-    if historical:
-        interval = default_interval
-    else:
-        cases = " ".join(
-            f"WHEN {int(tier)} THEN {_lit(rule['interval_days'] or p['default_interval_days'])}"
-            for tier, rule in sorted(p["tiers"].items())
-        )
-        interval = f"CASE sc.tier {cases} ELSE {default_interval} END"
-    score_join = "" if historical else f"LEFT JOIN {_t(EnterpriseScore)} sc ON sc.enterprise_id = e.id"
     sql = f"""
     SELECT e.id AS enterprise_id,
-        (s.inherent_risk - 1) / 3.0 AS x_scene,
+        (s.inherent_risk - 1) / {_lit(3)} AS x_scene,
         {_saturate("COALESCE(hv.pts, 0) + COALESCE(ov.pts, 0)", p["violations_saturation"])} AS x_violations,
         {_saturate(order_load, p["orders_saturation"])} AS x_orders,
         {_saturate("COALESCE(c.pts, 0)", p["complaints_saturation"])} AS x_complaints,
-        CASE WHEN si.at IS NULL OR si.at < %s THEN 1.0 ELSE 0.0 END AS x_self_missing,
-        CASE WHEN si.answered > 0 THEN 1.0 * si.bad / si.answered ELSE 0.0 END AS x_self_noncompliant,
+        CASE WHEN si.at IS NULL OR si.at < %s THEN {one} ELSE {zero} END AS x_self_missing,
+        CASE WHEN si.answered > 0 THEN {one} * si.bad / si.answered ELSE {zero} END AS x_self_noncompliant,
         {_saturate("COALESCE(dc.n, 0)", p["discrepancy_saturation"])} AS x_self_discrepancy,
-        CASE WHEN lv.d IS NULL THEN 1.0
-             WHEN ({_lit(as_of_day)} - {_day("lv.d")}) >= {interval} THEN 1.0
-             ELSE ({_lit(as_of_day)} - {_day("lv.d")}) / ({interval}) END AS x_visit_gap,
-        CASE WHEN e.licence_status <> 'active' THEN 1.0
-             WHEN e.opened_on IS NULL OR e.opened_on >= %s THEN 0.0
-             WHEN ({_lit(as_of_day)} - {_day("e.opened_on")}) >= {_lit(p["new_licence_days"])} THEN 0.0
-             ELSE 1.0 - ({_lit(as_of_day)} - {_day("e.opened_on")}) / {_lit(p["new_licence_days"])} END
+        CASE WHEN lv.d IS NULL THEN {one}
+             WHEN ({_lit(as_of_day)} - {_day("lv.d")}) >= {default_interval} THEN {one}
+             ELSE ({_lit(as_of_day)} - {_day("lv.d")}) / {default_interval} END AS x_visit_gap,
+        {_lit(as_of_day)} - {_day("lv.d")} AS gap_days,
+        CASE WHEN e.licence_status <> 'active' THEN {one}
+             WHEN e.opened_on IS NULL OR e.opened_on >= %s THEN {zero}
+             WHEN ({_lit(as_of_day)} - {_day("e.opened_on")}) >= {_lit(p["new_licence_days"])} THEN {zero}
+             ELSE {one} - ({_lit(as_of_day)} - {_day("e.opened_on")}) / {_lit(p["new_licence_days"])} END
             AS x_licence,
         COALESCE(o.open_n, 0) AS open_orders,
         COALESCE(o.overdue_n, 0) AS overdue_orders,
@@ -515,7 +533,6 @@ def features_query(
         COALESCE(ce.dishonest, 0) AS dishonest
     FROM {_t(Enterprise)} e
     JOIN {_t(Scene)} s ON s.id = e.scene_id
-    {score_join}
     LEFT JOIN ({hist_violations}) hv ON hv.eid = e.id
     LEFT JOIN ({own_violations}) ov ON ov.eid = e.id
     LEFT JOIN ({last_visit}) lv ON lv.eid = e.id
@@ -532,14 +549,22 @@ def features_query(
 def score_query(
     *, policy: ScoringPolicy, as_of: datetime, scope: Scope, historical: bool = False
 ) -> tuple[str, list]:
-    """SQL for one row per enterprise in scope with every column of EnterpriseScore."""
+    """SQL for one row per enterprise in scope with every column of EnterpriseScore.
+
+    The visit gap is measured against the interval of the tier that the *other* factors and the
+    credit rating give: reading the stored tier instead would feed each recompute's result into
+    the next one (a tier that lowers the risk that sets the tier can oscillate), and a score must
+    be the same however often it is recomputed.
+    """
     features, params = features_query(policy=policy, as_of=as_of, scope=scope, historical=historical)
     p, w = policy.params, policy.weights
     total = sum(float(v) for v in w.values())
-    contributions = ",\n        ".join(
-        f"{_lit(100.0 * float(w[factor]) / total)} * f.x_{factor} AS risk_{factor}" for factor in FACTORS
+    scale = {factor: _lit(100.0 * float(w[factor]) / total) for factor in FACTORS}
+    base_factors = [factor for factor in FACTORS if factor != "visit_gap"]
+    contributions = ",\n            ".join(
+        f"{scale[factor]} * f.x_{factor} AS risk_{factor}" for factor in base_factors
     )
-    risk_sum = " + ".join(f"c.risk_{factor}" for factor in FACTORS)
+    base_sum = " + ".join(f"c.risk_{factor}" for factor in base_factors)
     points = p["credit"]["points"]
     thresholds = p["credit"]["thresholds"]
     risk_t = p["risk_thresholds"]
@@ -553,32 +578,51 @@ def score_query(
             ("refusals", "refusal"),
         )
     )
-    tier_case = " ".join(
-        f"WHEN l.risk_level = '{level}' AND l.credit = '{rating}' THEN {int(matrix[level][rating])}"
-        for level in RISK_LEVELS
-        for rating in RATINGS
+
+    def level(column: str) -> str:
+        return (
+            f"CASE WHEN {column} >= {_lit(risk_t['high'])} THEN 'high' "
+            f"WHEN {column} >= {_lit(risk_t['medium'])} THEN 'medium' ELSE 'low' END"
+        )
+
+    def tier(level_sql: str, credit_sql: str) -> str:
+        cells = " ".join(
+            f"WHEN {level_sql} = '{lvl}' AND {credit_sql} = '{rating}' THEN {int(matrix[lvl][rating])}"
+            for lvl in RISK_LEVELS
+            for rating in RATINGS
+        )
+        return f"CASE {cells} ELSE 4 END"
+
+    intervals = " ".join(
+        f"WHEN {int(t)} THEN {_lit(rule['interval_days'] or p['default_interval_days'])}"
+        for t, rule in sorted(p["tiers"].items())
     )
+    gap = f"""CASE WHEN b.gap_days IS NULL THEN {_lit(1)}
+                   WHEN b.gap_days >= (CASE b.base_tier {intervals} END) THEN {_lit(1)}
+                   ELSE b.gap_days / (CASE b.base_tier {intervals} END) END"""
     sql = f"""
-    SELECT l.*, CASE {tier_case} ELSE 4 END AS tier FROM (
-      SELECT r.*,
-        CASE WHEN r.risk >= {_lit(risk_t["high"])} THEN 'high'
-             WHEN r.risk >= {_lit(risk_t["medium"])} THEN 'medium' ELSE 'low' END AS risk_level,
-        CASE WHEN r.credit_dishonest = 1 OR r.credit_points >= {_lit(thresholds["D"])} THEN 'D'
-             WHEN r.credit_points >= {_lit(thresholds["C"])} THEN 'C'
-             WHEN r.credit_points >= {_lit(thresholds["B"])} THEN 'B' ELSE 'A' END AS credit
+    SELECT v.*, {level("v.risk")} AS risk_level, {tier(level("v.risk"), "v.credit")} AS tier FROM (
+      SELECT b.*, {scale["visit_gap"]} * ({gap}) AS risk_visit_gap,
+             b.base_risk + {scale["visit_gap"]} * ({gap}) AS risk
       FROM (
-        SELECT c.*, {risk_sum} AS risk FROM (
-          SELECT f.enterprise_id,
+        SELECT r.*, {tier(level("r.base_risk"), "r.credit")} AS base_tier FROM (
+          SELECT c.*, {base_sum} AS base_risk,
+            CASE WHEN c.credit_dishonest = 1 OR c.credit_points >= {_lit(thresholds["D"])} THEN 'D'
+                 WHEN c.credit_points >= {_lit(thresholds["C"])} THEN 'C'
+                 WHEN c.credit_points >= {_lit(thresholds["B"])} THEN 'B' ELSE 'A' END AS credit
+          FROM (
+            SELECT f.enterprise_id,
             {contributions},
-            f.open_orders, f.overdue_orders, f.last_inspected_on,
+            f.gap_days, f.open_orders, f.overdue_orders, f.last_inspected_on,
             f.penalties AS credit_penalties, f.late_orders AS credit_late_orders,
             f.unclosed_orders AS credit_unclosed_orders, f.refusals AS credit_refusals,
             f.dishonest AS credit_dishonest,
             CAST(ROUND({credit_points}) AS INTEGER) AS credit_points
-          FROM ({features}) f
-        ) c
-      ) r
-    ) l"""
+            FROM ({features}) f
+          ) c
+        ) r
+      ) b
+    ) v"""
     return sql, params
 
 
