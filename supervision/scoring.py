@@ -354,6 +354,10 @@ def _saturate(x_sql: str, saturation) -> str:
     return f"({_lit(1)} - EXP(-({x_sql}) / {_lit(saturation)}))"
 
 
+def _least(a: str, b: str) -> str:
+    return f"LEAST({a}, {b})" if connection.vendor == "postgresql" else f"MIN({a}, {b})"
+
+
 def _t(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -579,6 +583,10 @@ def score_query(
         )
     )
 
+    # Simple CASE forms ("CASE x WHEN ...") evaluate x once. PostgreSQL flattens the nested SELECTs
+    # below into one expression tree, so a searched CASE repeating its operand in every branch
+    # would multiply the whole base-risk expression (dozens of copies: slow to evaluate and, with
+    # JIT on, minutes to compile).
     def level(column: str) -> str:
         return (
             f"CASE WHEN {column} >= {_lit(risk_t['high'])} THEN 'high' "
@@ -587,19 +595,17 @@ def score_query(
 
     def tier(level_sql: str, credit_sql: str) -> str:
         cells = " ".join(
-            f"WHEN {level_sql} = '{lvl}' AND {credit_sql} = '{rating}' THEN {int(matrix[lvl][rating])}"
+            f"WHEN '{lvl}{rating}' THEN {int(matrix[lvl][rating])}"
             for lvl in RISK_LEVELS
             for rating in RATINGS
         )
-        return f"CASE {cells} ELSE 4 END"
+        return f"CASE ({level_sql}) || ({credit_sql}) {cells} ELSE 4 END"
 
     intervals = " ".join(
         f"WHEN {int(t)} THEN {_lit(rule['interval_days'] or p['default_interval_days'])}"
         for t, rule in sorted(p["tiers"].items())
     )
-    gap = f"""CASE WHEN b.gap_days IS NULL THEN {_lit(1)}
-                   WHEN b.gap_days >= (CASE b.base_tier {intervals} END) THEN {_lit(1)}
-                   ELSE b.gap_days / (CASE b.base_tier {intervals} END) END"""
+    gap = f"COALESCE({_least(f'b.gap_days / (CASE b.base_tier {intervals} END)', _lit(1))}, {_lit(1)})"
     sql = f"""
     SELECT v.*, {level("v.risk")} AS risk_level, {tier(level("v.risk"), "v.credit")} AS tier FROM (
       SELECT b.*, {scale["visit_gap"]} * ({gap}) AS risk_visit_gap,
@@ -667,6 +673,22 @@ def upsert_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tup
 # -- recompute ----------------------------------------------------------------------------------
 
 
+def _run(sql: str, params: list, *, fetch: bool = False) -> list[dict] | None:
+    """Execute a scoring statement in its own transaction (or the caller's).
+
+    JIT is off for it on PostgreSQL: compiling the score's long expression costs seconds per
+    statement and saves less than that, and LLVM's compiler does not answer cancel requests.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        if not fetch:
+            return None
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 @dataclass
 class RecomputeReport:
     policy_version: int
@@ -680,8 +702,7 @@ def recompute_enterprise(*, enterprise_id: int, policy: ScoringPolicy | None = N
     """Rescore one enterprise now (after an inspection, an order change, a complaint)."""
     policy = policy or current_policy()
     sql, params = upsert_query(policy=policy, as_of=timezone.now(), scope=Scope(ids=(enterprise_id,)))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    _run(sql, params)
 
 
 def recompute_all(
@@ -703,8 +724,7 @@ def recompute_all(
         starts = list(range(lo, hi + 1, chunk))
         for done, start in enumerate(starts, 1):
             sql, params = upsert_query(policy=policy, as_of=as_of, scope=Scope(lo=start, hi=start + chunk))
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, params)
+            _run(sql, params)
             if progress:
                 progress(done, len(starts))
         count = len(starts)
@@ -724,20 +744,14 @@ def score_rows(
 ) -> list[dict]:
     """Scores as dictionaries without writing them (back-test, calibration, explanations)."""
     sql, params = score_query(policy=policy, as_of=as_of, scope=scope, historical=historical)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return _run(sql, params, fetch=True)
 
 
 def feature_rows(
     *, policy: ScoringPolicy, as_of: datetime, scope: Scope, historical: bool = True
 ) -> list[dict]:
     sql, params = features_query(policy=policy, as_of=as_of, scope=scope, historical=historical)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return _run(sql, params, fetch=True)
 
 
 def as_of_start(day: date) -> datetime:
