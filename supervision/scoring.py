@@ -601,6 +601,9 @@ def score_query(
         )
         return f"CASE ({level_sql}) || ({credit_sql}) {cells} ELSE 4 END"
 
+    # A fence keeps a subquery from being flattened into its parent, so each layer's columns are
+    # computed once per row instead of being re-expanded wherever the next layer uses them.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else " LIMIT -1 OFFSET 0"
     intervals = " ".join(
         f"WHEN {int(t)} THEN {_lit(rule['interval_days'] or p['default_interval_days'])}"
         for t, rule in sorted(p["tiers"].items())
@@ -624,10 +627,10 @@ def score_query(
             f.unclosed_orders AS credit_unclosed_orders, f.refusals AS credit_refusals,
             f.dishonest AS credit_dishonest,
             CAST(ROUND({credit_points}) AS INTEGER) AS credit_points
-            FROM ({features}) f
-          ) c
+            FROM ({features}) f{fence}
+          ) c{fence}
         ) r
-      ) b
+      ) b{fence}
     ) v"""
     return sql, params
 
