@@ -83,4 +83,8 @@ def complaint_submit(*, request, token: str, text: str, contact: str = "", photo
             target=complaint,
             data={"enterprise": code.enterprise.uscc, "photo": stored_photo.sha256 if stored_photo else None},
         )
+        # supervision depends on core, not the other way round: import at the call.
+        from supervision.scoring import rescore_on_commit
+
+        rescore_on_commit(code.enterprise_id)
     return complaint

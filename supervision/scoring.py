@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Max, Min
@@ -706,6 +707,13 @@ def recompute_enterprise(*, enterprise_id: int, policy: ScoringPolicy | None = N
     policy = policy or current_policy()
     sql, params = upsert_query(policy=policy, as_of=timezone.now(), scope=Scope(ids=(enterprise_id,)))
     _run(sql, params)
+
+
+def rescore_on_commit(enterprise_id: int) -> None:
+    """Rescore an enterprise once the caller's transaction commits (after an inspection, an order
+    change, a complaint). After, not inside: a scoring failure must never undo the business
+    action that caused it (robust: it is logged), and the next full recompute repairs the row."""
+    transaction.on_commit(partial(recompute_enterprise, enterprise_id=enterprise_id), robust=True)
 
 
 def recompute_all(

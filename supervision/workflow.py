@@ -34,6 +34,7 @@ from core.audit import audit_record, canonical
 from core.errors import DomainError
 from core.models import Enterprise, Inspector
 from core.photos import photo_ingest, photos_discard, validate_photo_upload
+from supervision import scoring
 from supervision.models import (
     Evaluation,
     Finding,
@@ -163,7 +164,10 @@ def inspection_start(*, task: InspectionTask, actor) -> Inspection:
         return existing
     if task.status != InspectionTask.Status.PLANNED:
         raise _refuse(_("This task is not open."), "task_not_open")
-    versions = list(checklists_current(scene=task.enterprise.scene))
+    # Each department checks its own items: a joint task the checklists of its departments, any
+    # other task its department's (planning.joint merges tasks into joint ones).
+    departments = [*task.departments.values_list("pk", flat=True)] or [task.department_id]
+    versions = list(checklists_current(scene=task.enterprise.scene).filter(department__in=departments))
     if not scene_checklist(
         scene=task.enterprise.scene, enterprise=task.enterprise, checklists=versions
     ).items:
@@ -565,6 +569,7 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
             target=locked.task.origin_order,
             data={"inspection": locked.pk},
         )
+    scoring.rescore_on_commit(locked.enterprise_id)
     return locked
 
 
@@ -625,6 +630,7 @@ def rectification_submit(
                     "photos": sorted(p.sha256 for photos in stored.values() for p in photos),
                 },
             )
+            scoring.rescore_on_commit(order.enterprise_id)
     except Exception:
         photos_discard([p for photos in stored.values() for p in photos])
         raise
@@ -659,6 +665,7 @@ def order_verify(*, order: RectificationOrder, actor, accepted: bool, note: str 
         target=order,
         data={"accepted": accepted, "note": note.strip(), "within_deadline": now <= order.deadline},
     )
+    scoring.rescore_on_commit(order.enterprise_id)
     return order
 
 
@@ -702,6 +709,7 @@ def order_escalate(*, order: RectificationOrder, actor, note: str) -> Rectificat
     )
     order.save(update_fields=["status", "escalated_at", "case_note"])
     audit_record(actor=actor, action="order.escalate", target=order, data={"note": order.case_note})
+    scoring.rescore_on_commit(order.enterprise_id)
     return order
 
 

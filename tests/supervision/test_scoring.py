@@ -4,6 +4,7 @@ import copy
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from core.audit import verify_chain
@@ -19,8 +20,8 @@ from supervision.models import (
     SelfInspection,
     SelfInspectionAnswer,
 )
-from tests.factories import EnterpriseFactory, UserFactory
-from tests.supervision.loop_helpers import make_ready, make_task, submit
+from tests.factories import EnterpriseFactory, MembershipFactory, UserFactory
+from tests.supervision.loop_helpers import jpeg, make_ready, make_task, submit
 
 pytest_plugins = ["tests.supervision.loop_helpers"]
 
@@ -442,3 +443,53 @@ def test_recomputing_again_changes_nothing():
     assert first == {
         s.pk: (s.risk, s.tier, s.credit, s.risk_visit_gap) for s in EnterpriseScore.objects.all()
     }
+
+
+# --- rescoring after the loop moves -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_submitted_inspection_rescores_its_enterprise_after_commit(
+    enterprise, team, regulator_user, loop_checklist, django_capture_on_commit_callbacks
+):
+    from supervision import workflow
+
+    task = make_task(enterprise=enterprise, team=team, actor=regulator_user)
+    inspection = workflow.inspection_start(task=task, actor=team[0].user)
+    make_ready(inspection, team[0].user, team, {"mar-3": Result.NON_COMPLIANT})
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(inspection, team[0].user)
+    stored = EnterpriseScore.objects.get(pk=enterprise.pk)
+    assert stored.risk_violations > 0 and stored.open_orders == 1
+    assert stored.last_inspected_on == timezone.localdate()
+
+
+@pytest.mark.django_db
+def test_closing_an_order_rescores_its_enterprise(
+    submitted_inspection, lead, django_capture_on_commit_callbacks
+):
+    from supervision import workflow
+
+    order = submitted_inspection.order
+    owner = MembershipFactory(enterprise=order.enterprise).user
+    findings = {f.pk: {"text": "fixed", "photos": [jpeg()]} for f in order.findings.all()}
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.rectification_submit(order=order, actor=owner, entries=findings)
+    assert EnterpriseScore.objects.get(pk=order.enterprise_id).open_orders == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.order_verify(order=order, actor=lead, accepted=True)
+    assert EnterpriseScore.objects.get(pk=order.enterprise_id).open_orders == 0
+
+
+@pytest.mark.django_db
+def test_a_scoring_failure_never_undoes_the_action(
+    enterprise, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(**kwargs):
+        raise RuntimeError("scoring down")
+
+    monkeypatch.setattr(scoring, "recompute_enterprise", broken)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Complaint.objects.create(enterprise=enterprise, text="kept")
+        scoring.rescore_on_commit(enterprise.pk)
+    assert Complaint.objects.filter(text="kept").exists()
