@@ -5,6 +5,7 @@ start-up with a message naming the variable (see core/env.py).
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -51,10 +52,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "django_tasks_db",
+    "axes",  # login lock-out, see AXES_* below
     "core",
     "checklists",
     "supervision",
     "history",
+    "planning",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last: turns a sign-in that django-axes refused into the lock-out page or API error.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"
@@ -118,6 +123,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked (it logs nobody in).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login lock-out (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from one
+# client address, that pair is refused, right password included, until AXES_COOLOFF_MINUTES have
+# passed since its last failure. The web sign-in, the admin's and POST /api/v1/auth/token all count.
+# Per pair, so that nobody can lock a user out from elsewhere by guessing at their username.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The address behind TRUSTED_PROXY_COUNT proxies, as scans and complaints see it.
+AXES_CLIENT_IP_CALLABLE = "core.clients.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.views.login_locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -155,14 +177,14 @@ def _media_storage() -> dict:
         raise ImproperlyConfigured(
             f"AWS_S3_ADDRESSING_STYLE: expected auto, path or virtual, got {addressing_style!r}"
         )
-    endpoint_url = env_url("AWS_S3_ENDPOINT_URL", "https://unused") if env_str("AWS_S3_ENDPOINT_URL", "") else None
+    # Unset: Amazon S3 itself. MinIO, Ceph and the clouds' S3-compatible services give their address.
+    endpoint_url = env_url("AWS_S3_ENDPOINT_URL", "") if env_str("AWS_S3_ENDPOINT_URL", "") else None
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", required=True),
             "access_key": env_str("AWS_ACCESS_KEY_ID", required=True),
             "secret_key": env_str("AWS_SECRET_ACCESS_KEY", required=True),
-            # None: Amazon S3 itself; MinIO, Ceph and the clouds' S3 APIs give their address.
             "endpoint_url": endpoint_url,
             "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
             "addressing_style": None if addressing_style == "auto" else addressing_style,
@@ -214,6 +236,10 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
+    # base-uri has no default-src fallback: without it an injected <base> re-points relative URLs.
+    # object-src would fall back to 'self'; plug-ins are refused outright.
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
 }
 
 # --- Background tasks (Django's Tasks API) ---------------------------------------------------
@@ -277,6 +303,10 @@ def _rectify_days() -> dict[str, int]:
 
 # Default rectification deadline by the most severe finding of an order.
 RECTIFY_DAYS = _rectify_days()
+
+# 一公开: results of drawn and routine inspections go public this many days after submission (the
+# window in which the business sees the result first and may object).
+PUBLICATION_DELAY_DAYS = env_int("PUBLICATION_DELAY_DAYS", 7, minimum=0)
 
 
 # --- Logging ----------------------------------------------------------------------------

@@ -221,7 +221,10 @@ def _import_businesses(feed: _Feed, district: District, scene: Scene, report: Li
             reject(line, "address", f"longer than {ADDRESS_MAX} characters", address)
             continue
         first_line[source_id] = line
-        accepted[source_id] = (lives_uscc(int(source_id), division=division), name, address)
+        # Our own open-data export carries the real USCC; other feeds get a synthetic one.
+        certificate = uscc.normalize(row.get("business_certificate") or "")
+        code = certificate if uscc.is_valid(certificate) else lives_uscc(int(source_id), division=division)
+        accepted[source_id] = (code, name, address)
 
     known = dict(SourceRecord.objects.filter(source=SOURCE).values_list("source_id", "enterprise_id"))
     existing_by_uscc: dict[str, Enterprise] = {}
