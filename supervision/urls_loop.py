@@ -8,6 +8,7 @@ app_name = "loop"
 urlpatterns = [
     path("tasks/", views.today, name="today"),
     path("tasks/scan", views.scan, name="scan"),
+    path("tasks/route", views.today_route, name="route"),
     path("tasks/<int:pk>/start", views.task_start, name="start"),
     path("inspections/<int:pk>/", views.inspection_detail, name="inspection"),
     path("inspections/<int:pk>/evaluation", views.inspection_evaluate, name="evaluate"),

@@ -31,7 +31,7 @@ from core.codes import code_resolve, normalize_token
 from core.errors import DomainError
 from core.models import IdentityCode, Inspector, Photo
 from core.pagination import Page
-from supervision import selectors, workflow
+from supervision import route, selectors, workflow
 from supervision.models import (
     Evaluation,
     Finding,
@@ -165,6 +165,43 @@ def _render_today(request, *, code: str = "", error: str | None = None, status: 
         "public_base_url": settings.PUBLIC_BASE_URL,
     }
     return render(request, "supervision/loop/today.html", context, status=status)
+
+
+# The most visits one day's route shows; a longer list is a planning problem, not a route.
+ROUTE_LIMIT = 60
+
+
+def _start_point(raw: str) -> tuple[float, float] | None:
+    """``?from=lat,lng`` from the tablet's location; anything else means "start at the first task"."""
+    try:
+        lat, lng = (float(part) for part in raw.split(","))
+    except ValueError:
+        return None
+    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else None
+
+
+@login_required
+@require_GET
+def today_route(request):
+    """Today's visits in a route order with distances, and a sketch of the route (no map tiles)."""
+    if permissions.roles_of(request.user).inspector is None:
+        raise Http404
+    day = timezone.localdate()
+    # Most overdue first: without a location the route starts at the most urgent visit.
+    tasks = list(selectors.tasks_for_day(user=request.user, day=day)[: ROUTE_LIMIT + 1])
+    start = _start_point(request.GET.get("from", ""))
+    stops, unplaced = route.day_route(tasks[:ROUTE_LIMIT], start=start)
+    context = {
+        "day": day,
+        "stops": stops,
+        "unplaced": unplaced,
+        "more": len(tasks) > ROUTE_LIMIT,
+        "limit": ROUTE_LIMIT,
+        "start": start,
+        "bad_start": bool(request.GET.get("from")) and start is None,
+        "sketch": route.sketch(stops),
+    }
+    return render(request, "supervision/loop/route.html", context)
 
 
 # A code's URL as printed (https://host/c/TOKEN) or just its path: the token is the last part.
@@ -482,7 +519,8 @@ def _post_to_submitted(request, inspection: Inspection):
 
 
 def _render_record(request, inspection: Inspection, *, evaluation_error=None, evaluation=None, status=200):
-    sheet = selectors.inspection_sheet(inspection=inspection)
+    # Read-only: a department's officials see the results of their own department's items.
+    sheet = selectors.inspection_sheet(inspection=inspection, viewer=request.user)
     submitted = inspection.status == Inspection.Status.SUBMITTED
     member = permissions.is_member(request.user, inspection.enterprise)
     stored_evaluation = Evaluation.objects.filter(inspection=inspection).first() if submitted else None
