@@ -265,7 +265,7 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL: expected redis://, rediss:// or unix://, got {REDIS_URL!r}")
 RQ_QUEUES = {
-    # RQ kills a job that runs longer than this; the largest code batch (50,000 pages) needs most.
+    # RQ kills a job that runs longer than this: it must fit a 50,000-page code batch and a full rescoring.
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("TASK_TIMEOUT", 3 * 3600, minimum=60)},
 }
 # Workers must run jobs through django-tasks-rq's Job class, which calls the Task and records
