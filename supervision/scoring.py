@@ -359,6 +359,15 @@ def _least(a: str, b: str) -> str:
     return f"LEAST({a}, {b})" if connection.vendor == "postgresql" else f"MIN({a}, {b})"
 
 
+def _adapt(params: list) -> list:
+    """Raw SQL gets no field conversion: store datetimes the way the ORM does (SQLite keeps UTC
+    text, and an aware +08:00 value would compare as text against it, hours off)."""
+    return [
+        connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+        for value in params
+    ]
+
+
 def _t(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -548,7 +557,7 @@ def features_query(
     LEFT JOIN ({credit_events}) ce ON ce.eid = e.id
     WHERE {scope.sql("e.id")}"""
     # The outer placeholders come first in the text: self-inspection age, licence opened_on.
-    return sql, [si_from, as_of_date, *params]
+    return sql, _adapt([si_from, as_of_date, *params])
 
 
 def score_query(
@@ -671,7 +680,7 @@ def upsert_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tup
     SELECT {select_list}, {int(policy.pk)}, %s FROM ({select}) q WHERE 1 = 1
     ON CONFLICT (enterprise_id) DO UPDATE SET {updates}"""
     # The as_of placeholder in the select list comes before the subquery's placeholders.
-    return sql, [as_of, *params]
+    return sql, [*_adapt([as_of]), *params]
 
 
 # -- recompute ----------------------------------------------------------------------------------
