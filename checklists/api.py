@@ -13,7 +13,7 @@ from checklists.models import Checklist, Manual, Method, Severity, VersionStatus
 from core import permissions
 from core import selectors as core_selectors
 from core.api_auth import ANYONE
-from core.api_schemas import ErrorOut
+from core.api_schemas import ErrorOut, file_response
 from core.errors import DomainError
 from core.models import Scene
 
@@ -140,7 +140,11 @@ def get_manual(request, manual_id: int):
 
 
 @router.get(
-    "/manuals/{manual_id}/pdf", auth=ANYONE, url_name="manual_pdf", response={200: None, 404: ErrorOut}
+    "/manuals/{manual_id}/pdf",
+    auth=ANYONE,
+    url_name="manual_pdf",
+    response={200: None, 404: ErrorOut},
+    openapi_extra=file_response("application/pdf"),
 )
 def manual_pdf(request, manual_id: int):
     manual = _visible_manual(request, manual_id)

@@ -54,6 +54,8 @@ def acknowledge(request, uscc: str):
     try:
         notices.manual_acknowledge(enterprise=enterprise, user=request.user, manual=manual)
     except DomainError as exc:
+        if exc.status == 403:  # an official in scope is not the business: refused, as in the API
+            return render(request, "core/error.html", {"message": exc.message}, status=403)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Thank you: your acknowledgement is recorded."))

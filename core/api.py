@@ -14,7 +14,7 @@ from ninja.throttling import AnonRateThrottle
 
 from core import code_documents, codes, permissions, qr, selectors, tokens
 from core.api_auth import ANYONE
-from core.api_schemas import ErrorOut
+from core.api_schemas import ErrorOut, file_response
 from core.errors import DomainError, NotFound
 from core.landing import landing_resolve
 from core.models import ApiToken, CodeBatch, District, Enterprise, IdentityCode, ScanEvent
@@ -99,7 +99,7 @@ def revoke_token(request, token_id: int):
     return Status(204, None)
 
 
-@router.get("/enterprises", response=list[EnterpriseOut])
+@router.get("/enterprises", response={200: list[EnterpriseOut], 400: ErrorOut})
 @paginate(NoCountPagination)
 def list_enterprises(request, filters: Query[EnterpriseFilter]):
     return selectors.enterprise_list(user=request.user, **filters.dict())
@@ -183,7 +183,10 @@ def get_code(request, uscc: str):
 
 
 @router.get(
-    "/enterprises/{uscc}/code.png", url_name="enterprise_code_png", response={200: None, 404: ErrorOut}
+    "/enterprises/{uscc}/code.png",
+    url_name="enterprise_code_png",
+    response={200: None, 404: ErrorOut},
+    openapi_extra=file_response("image/png"),
 )
 def code_png(request, uscc: str):
     code = _code_for(request, uscc)
@@ -191,7 +194,10 @@ def code_png(request, uscc: str):
 
 
 @router.get(
-    "/enterprises/{uscc}/code.svg", url_name="enterprise_code_svg", response={200: None, 404: ErrorOut}
+    "/enterprises/{uscc}/code.svg",
+    url_name="enterprise_code_svg",
+    response={200: None, 404: ErrorOut},
+    openapi_extra=file_response("image/svg+xml"),
 )
 def code_svg(request, uscc: str):
     code = _code_for(request, uscc)
@@ -199,7 +205,10 @@ def code_svg(request, uscc: str):
 
 
 @router.get(
-    "/enterprises/{uscc}/code.pdf", url_name="enterprise_code_pdf", response={200: None, 404: ErrorOut}
+    "/enterprises/{uscc}/code.pdf",
+    url_name="enterprise_code_pdf",
+    response={200: None, 404: ErrorOut},
+    openapi_extra=file_response("application/pdf"),
 )
 def code_pdf(request, uscc: str, layout: Literal["sticker", "poster"] = "sticker"):
     code = _code_for(request, uscc)
@@ -268,7 +277,7 @@ class ScanFilter(Schema):
     client: str | None = Field(None, max_length=16, description="the client handle, to follow one prober")
 
 
-@router.get("/scans", response={200: list[ScanEventOut], 403: ErrorOut})
+@router.get("/scans", response={200: list[ScanEventOut], 403: ErrorOut, 404: ErrorOut})
 @paginate(NoCountPagination)
 def list_scans(request, filters: Query[ScanFilter]):
     if not permissions.may_see_audit(request.user):
@@ -330,7 +339,12 @@ def get_code_batch(request, batch_id: int):
     return get_object_or_404(permissions.code_batches_visible_to(request.user), pk=batch_id)
 
 
-@router.get("/code-batches/{batch_id}/file", url_name="code_batch_file", response={200: None, 404: ErrorOut})
+@router.get(
+    "/code-batches/{batch_id}/file",
+    url_name="code_batch_file",
+    response={200: None, 404: ErrorOut},
+    openapi_extra=file_response("application/pdf"),
+)
 def code_batch_file(request, batch_id: int):
     batch = get_object_or_404(
         permissions.code_batches_visible_to(request.user), pk=batch_id, status=CodeBatch.Status.DONE

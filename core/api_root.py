@@ -1,28 +1,162 @@
 """The project's single NinjaAPI, mounted at /api/v1/: authentication, the
-error format, and the app routers."""
+error format, the OpenAPI document, and the app routers."""
 
 import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.handlers.asgi import ASGIRequest
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.openapi.schema import OpenAPISchema
+from ninja.parser import Parser
+from ninja.schema import NinjaGenerateJsonSchema
 
-from core.api_auth import SIGNED_IN
+from core.api_auth import SIGNED_IN, anonymous
+from core.api_schemas import ErrorOut
 from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 
-api = NinjaAPI(
+# --- the OpenAPI document ------------------------------------------------------------------------------
+
+
+class _QualifiedDefinitions(NinjaGenerateJsonSchema):
+    """Names each definition by module and qualified name (``supervision.models.InspectionTask.Status``).
+
+    Ninja files the definitions of every operation under one ``components/schemas`` keyed by the bare
+    class name, so same-named classes overwrote one another: the ``Status`` choices of every model, the
+    ``ItemOut`` of three apps. The document then described the wrong shapes. The document's names are
+    made short again afterwards, wherever the short name is unique (``_shorten_names``)."""
+
+    def get_defs_ref(self, core_mode_ref):
+        defs_ref = super().get_defs_ref(core_mode_ref)
+        # Pydantic's choices run from the bare name to the most qualified; drop the two bare ones.
+        self._prioritized_defsref_choices[defs_ref] = self._prioritized_defsref_choices[defs_ref][2:]
+        return defs_ref
+
+
+class _Qualified:
+    """A ninja parameter or response model whose JSON schema names its definitions in full."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def model_json_schema(self, **kwargs):
+        return self._model.model_json_schema(**{**kwargs, "schema_generator": _QualifiedDefinitions})
+
+
+_ERROR_RESPONSE = type("NinjaResponseSchema", (Schema,), {"__annotations__": {"response": ErrorOut}})
+
+
+class _Document(OpenAPISchema):
+    """Ninja's document, plus what the API layer itself answers before or around a handler, in the
+    error format: 401 (authentication), 400 (a body that does not parse), 422 (input validation),
+    429 (throttling); and an empty security requirement where an anonymous caller is let in."""
+
+    def __init__(self, api, path_prefix):
+        super().__init__(api, path_prefix)
+        _shorten_names(self)
+
+    def _create_schema_from_model(self, model, *args, **kwargs):
+        return super()._create_schema_from_model(_Qualified(model), *args, **kwargs)
+
+    def _extract_parameters(self, model):
+        return super()._extract_parameters(_Qualified(model))
+
+    def responses(self, operation):
+        result = super().responses(operation)
+        error = {"content": {self.api.renderer.media_type: {"schema": self._error_schema()}}}
+        callbacks = operation.auth_callbacks or []
+        if callbacks and anonymous not in callbacks:
+            result.setdefault(401, {"description": "Unauthorized", **error})
+        if self.request_body(operation):
+            result.setdefault(400, {"description": "Bad Request: the body does not parse", **error})
+        if operation.models:
+            result.setdefault(422, {"description": "Unprocessable Entity: the input is not valid", **error})
+        if operation.throttle_objects:
+            result.setdefault(429, {"description": "Too Many Requests", **error})
+        return dict(sorted(result.items()))
+
+    def operation_security(self, operation):
+        security = super().operation_security(operation)
+        if security and anonymous in operation.auth_callbacks:
+            security.append({})
+        return security
+
+    def _error_schema(self) -> dict:
+        return self._create_schema_from_model(_ERROR_RESPONSE, mode="serialization")[0]
+
+
+def _shorten_names(document: dict) -> None:
+    """Each definition takes the shortest tail of its qualified name that no other one ends with:
+    ``ErrorOut``, ``InspectionTask.Status``; in full where a module tells them apart:
+    ``supervision.api_loop.ItemOut``."""
+    schemas = document["components"]["schemas"]
+    parts = {qualified: qualified.split("__") for qualified in schemas}  # pydantic writes "." as "__"
+    names = {}
+    for qualified, own in parts.items():
+        for size in range(1, len(own) + 1):
+            if not any(other[-size:] == own[-size:] for name, other in parts.items() if name != qualified):
+                break
+        if own[-size][:1].islower():  # told apart by a module: name it in full
+            size = len(own)
+        names[qualified] = ".".join(own[-size:])
+    document["components"]["schemas"] = {names[name]: schema for name, schema in schemas.items()}
+    prefix = "#/components/schemas/"
+
+    def rename(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                node["$ref"] = prefix + names.get(ref[len(prefix) :], ref[len(prefix) :])
+            for value in node.values():
+                rename(value)
+        elif isinstance(node, list):
+            for value in node:
+                rename(value)
+
+    rename(document)
+
+
+# --- requests -------------------------------------------------------------------------------------------
+
+
+class _ObjectBodies(Parser):
+    """A JSON request body of this API is an object (the document says so of each; see
+    tests/api/test_openapi.py). Ninja would read any other JSON value as an object without
+    attributes, so that ``0`` or ``[]`` passed as "all defaults"; it is refused (400) instead."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        # The fields of a multipart body are parsed one by one, on bare HttpRequests of their own.
+        if not isinstance(data, dict) and isinstance(request, WSGIRequest | ASGIRequest):
+            raise ValueError("The body is not a JSON object.")
+        return data
+
+
+class SupervisionAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return _Document(self, path_prefix)
+
+
+api = SupervisionAPI(
     title="Supervision platform API",
     version="1",
     description="Post-licensing supervision: enterprises, codes, checklists, inspections, the closed loop.",
     urls_namespace="api",
     auth=SIGNED_IN,
+    parser=_ObjectBodies(),
 )
 
 
@@ -86,3 +220,7 @@ api.add_router("/", "core.api.router")
 api.add_router("/", "checklists.api.router")
 api.add_router("/", "supervision.api.router")
 api.add_router("/", "supervision.api_loop.router")
+api.add_router("/", "supervision.api_scoring.router")
+api.add_router("/", "planning.api.router")
+api.add_router("/", "supervision.api_complaints.router")
+api.add_router("/", "supervision.api_publication.router")

@@ -7,6 +7,7 @@ not enough to identify a person from the database alone.
 
 import hashlib
 import hmac
+import ipaddress
 
 from django.conf import settings
 
@@ -19,6 +20,18 @@ def client_address(request) -> str:
         if len(forwarded) >= settings.TRUSTED_PROXY_COUNT:
             return forwarded[-settings.TRUSTED_PROXY_COUNT]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def client_ip(request) -> str | None:
+    """The client address as an IP, or None: the login lock-out's (AXES_CLIENT_IP_CALLABLE).
+
+    The lock-out stores it in an IP column; a forwarded value that is not an address (a proxy
+    passing on whatever the client sent) must not break sign-in for everyone behind it.
+    """
+    try:
+        return str(ipaddress.ip_address(client_address(request)))
+    except ValueError:
+        return None
 
 
 def client_key(request) -> str:

@@ -1,5 +1,11 @@
-"""Reports from the public card (co-governance): validated, rate-limited, audited."""
+"""Reports from the public card (co-governance): validated, rate-limited, audited.
 
+A complaint is born here; every later change of its status (dismissed, merged as a duplicate,
+turned into a task, then verified or found unfounded by that task's inspection) happens in
+supervision/complaints_triage.py, which needs the inspection workflow core must not import.
+"""
+
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,10 +18,28 @@ from core.audit import audit_record
 from core.codes import code_get_active
 from core.errors import DomainError
 from core.models import Complaint
+from core.permissions import mask_name
 from core.photos import photo_ingest, validate_photo_upload
 
 TEXT_MAX = 2000
 CONTACT_MAX = 100
+PHONE = re.compile(r"^\+?[\d\s-]{7,20}$")
+
+
+def contact_masked(contact: str) -> str:
+    """What an official outside triage sees of a reporter's contact: that there is one, not how to
+    reach them. 13812345678 -> 138****5678, li.si@example.com -> l***@example.com, 李四 -> 李*."""
+    contact = contact.strip()
+    if not contact:
+        return ""
+    if "@" in contact:
+        local, _at, domain = contact.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if PHONE.match(contact):
+        digits = re.sub(r"\D", "", contact)
+        # A mobile number keeps its carrier prefix and last four, as Chinese services print them.
+        return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 11 else f"{digits[:2]}****{digits[-2:]}"
+    return mask_name(contact)
 
 
 def _check_rate(*, client: str, enterprise_id: int) -> None:

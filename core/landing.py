@@ -1,14 +1,14 @@
 """The scan landing /c/<token>: resolve the code, record the scan, and gather what
 the viewer's role may see. Shared by the HTML page and GET /api/v1/scan/<token>."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
 
 from core import clients
 from core.codes import code_resolve
 from core.models import AuditEvent, Complaint, Enterprise, IdentityCode, ScanEvent
-from core.permissions import landing_view_for, roles_of
+from core.permissions import landing_view_for, may_see_own_score, roles_of
 
 # Outcome -> HTTP status of the landing: only an active code shows anything.
 STATUS = {"ok": 200, "unknown": 404, "malformed": 404, "revoked": 410, "replaced": 410}
@@ -59,11 +59,14 @@ def _extra_for(view: str, enterprise: Enterprise, user) -> dict:
     """Role-specific panels. Later issues add manuals, self-inspections, orders, tiers here."""
     # Later apps feed the landing; imported here so that core does not depend on them at import time.
     from checklists.notices import manual_notice
+    from supervision.publication import own_results, public_tier, published_results_for
     from supervision.self_inspection import self_inspection_latest_submitted
 
     extra: dict = {
-        "published_results": [],
-        "tier": None,
+        # 一公开, the same for every viewer and in the scan API: the latest published results and
+        # the tier badge (tier and credit rating, never the risk score; see supervision.publication).
+        "published_results": [asdict(result) for result in published_results_for(enterprise=enterprise)],
+        "tier": public_tier(enterprise=enterprise),
         "manual_notice": manual_notice(enterprise=enterprise),
     }
     if view in {"inspector", "regulator", "business"}:
@@ -85,6 +88,15 @@ def _extra_for(view: str, enterprise: Enterprise, user) -> dict:
     if view == "business":
         extra["is_member"] = enterprise.pk in roles_of(user).enterprise_ids
         extra.update(business_panel(user=user, enterprise=enterprise))
+        if extra["is_member"]:
+            # Its own results before they go public, with when they do and the objection they allow.
+            extra["own_results"] = own_results(enterprise=enterprise)
+        if may_see_own_score(user, enterprise):
+            from supervision.ranking import score_explain
+
+            # "See own risk/credit tier and why": the factors and credit events, not the facts
+            # behind them (complaints stay with the regulator).
+            extra["own_score"] = score_explain(enterprise=enterprise, facts=False)
     return extra
 
 

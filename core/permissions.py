@@ -328,3 +328,233 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
+
+
+# --- scoring: the ranking, policies, recomputes, credit events ------------------------------------------
+
+
+def _ranking_q(roles: Roles) -> Q | None:
+    """Enterprises whose scores a user ranks: everything for an admin, the regulator's scope for a
+    regulator (never an inspector's or a member's scope: the ranking is a regulator's planning tool)."""
+    if roles.is_admin:
+        return None
+    if roles.regulator:
+        return _regulator_q(roles.regulator)
+    return Q(pk__in=[])
+
+
+def may_see_ranking(user) -> bool:
+    """The risk ranking, its exports and the policies behind it: regulators and admins."""
+    roles = roles_of(user)
+    return roles.is_admin or roles.regulator is not None
+
+
+def scores_visible_to(user):
+    """EnterpriseScore rows of the enterprises in the user's ranking scope (none for other roles)."""
+    from supervision.models import EnterpriseScore
+
+    q = _ranking_q(roles_of(user))
+    if q is None:
+        return EnterpriseScore.objects.all()
+    return EnterpriseScore.objects.filter(enterprise__in=Enterprise.objects.filter(q))
+
+
+def ranked_enterprises_visible_to(user) -> QuerySet[Enterprise]:
+    """Enterprises whose score breakdown the user may open from the ranking."""
+    q = _ranking_q(roles_of(user))
+    return Enterprise.objects.all() if q is None else Enterprise.objects.filter(q)
+
+
+def can_manage_scoring(user) -> bool:
+    """Editing and adopting scoring policies and starting a full recompute: one policy scores the
+    whole city, so only those whose remit is the whole city change it — platform admins, and
+    regulators without a district or scoped to the top-level district (a city department's lead).
+    A district regulator ranks with the city's policy but does not set it."""
+    roles = roles_of(user)
+    if roles.is_admin:
+        return True
+    regulator = roles.regulator
+    return regulator is not None and (regulator.district_id is None or regulator.district.parent_id is None)
+
+
+def can_record_credit_event(user, enterprise: Enterprise) -> bool:
+    """Penalties, dishonesty listings, refusals: a regulator with the enterprise in scope, or an admin."""
+    roles = roles_of(user)
+    q = _ranking_q(roles)
+    return q is None or (roles.regulator is not None and _in_scope(q, enterprise))
+
+
+def may_see_own_score(user, enterprise: Enterprise) -> bool:
+    """A business sees its own risk, credit rating and tier, and why (the landing's business face)."""
+    return is_member(user, enterprise)
+
+
+# --- planning: risk plans, double-random draws, conflicts of interest, the burden view -------------
+
+
+@dataclass(frozen=True)
+class PlanningScope:
+    """Where a user plans: a department regulator only for their department (its inspectors and
+    scenes), a district regulator only within their district subtree; None means no limit."""
+
+    department: Department | None = None
+    district: District | None = None
+
+    def allows(self, *, department: Department, district: District | None) -> bool:
+        if self.department is not None and department.pk != self.department.pk:
+            return False
+        if self.district is not None:
+            return district is not None and district.path.startswith(self.district.path)
+        return True
+
+
+def planning_scope(user) -> PlanningScope | None:
+    """Risk plans, draws and the burden view: regulators within their scope, admins everywhere,
+    nobody else (None)."""
+    roles = roles_of(user)
+    if roles.is_admin:
+        return PlanningScope()
+    if roles.regulator:
+        return PlanningScope(department=roles.regulator.department, district=roles.regulator.district)
+    return None
+
+
+def plannable_enterprises(user) -> QuerySet[Enterprise]:
+    """Enterprises a user plans visits to: the regulator's scope (the rule of can_plan_tasks)."""
+    roles = roles_of(user)
+    if roles.is_admin:
+        return Enterprise.objects.all()
+    if roles.regulator:
+        return Enterprise.objects.filter(_regulator_q(roles.regulator))
+    return Enterprise.objects.none()
+
+
+def _planning_records(model, user):
+    scope = planning_scope(user)
+    if scope is None:
+        return model.objects.none()
+    qs = model.objects.all()
+    if scope.department is not None:
+        qs = qs.filter(department=scope.department)
+    if scope.district is not None:
+        qs = qs.filter(district__path__startswith=scope.district.path)
+    return qs
+
+
+def plans_visible_to(user):
+    from planning.models import RiskPlan
+
+    return _planning_records(RiskPlan, user)
+
+
+def draws_visible_to(user):
+    from planning.models import Draw
+
+    return _planning_records(Draw, user)
+
+
+def conflicts_visible_to(user):
+    """Inspectors see their own declarations; regulators those about enterprises in their scope."""
+    from planning.models import ConflictDeclaration
+
+    roles = roles_of(user)
+    if roles.is_admin:
+        return ConflictDeclaration.objects.all()
+    q = Q(pk__in=[])
+    if roles.inspector:
+        q |= Q(inspector=roles.inspector)
+    if roles.regulator:
+        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
+    return ConflictDeclaration.objects.filter(q)
+
+
+def may_declare_conflicts(user) -> bool:
+    return roles_of(user).inspector is not None
+
+
+def inspection_departments_visible(user, inspection) -> set[int] | None:
+    """Whose checklist items of an inspection record a user sees (each department sees the results
+    of its own items): None for every item — admins, regulators without a department, the
+    record's business and its assigned inspectors; a department's regulators and other inspectors
+    see their department's items only."""
+    from supervision.models import InspectionTask
+
+    roles = roles_of(user)
+    if roles.is_admin or inspection.enterprise_id in roles.enterprise_ids:
+        return None
+    if roles.regulator is not None and roles.regulator.department_id is None:
+        return None
+    if (
+        roles.inspector is not None
+        and InspectionTask.inspectors.through.objects.filter(
+            inspectiontask_id=inspection.task_id, inspector_id=roles.inspector.pk
+        ).exists()
+    ):
+        return None
+    departments = set()
+    if roles.regulator is not None:
+        departments.add(roles.regulator.department_id)
+    if roles.inspector is not None:
+        departments.add(roles.inspector.department_id)
+    return departments
+
+
+# --- co-governance: complaints; 一公开: objections to published results ------------------------------
+
+
+def complaints_triageable_by(user):
+    """Complaints a user triages (dismiss, merge, task) and whose reporter's contact they read:
+    those about enterprises a regulator has in scope (the rule of can_plan_tasks); all for an admin."""
+    from core.models import Complaint
+
+    return Complaint.objects.filter(enterprise__in=plannable_enterprises(user))
+
+
+def complaints_visible_to(user):
+    """Regulators see the complaints they triage; inspectors the complaints their own tasks check
+    (what to look for, the contact masked). Businesses never see complaints about themselves."""
+    from core.models import Complaint
+    from supervision.models import InspectionTask
+
+    roles = roles_of(user)
+    if roles.is_admin:
+        return Complaint.objects.all()
+    q = Q(pk__in=[])
+    if roles.regulator:
+        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
+    if roles.inspector:
+        q |= Q(
+            pk__in=InspectionTask.objects.filter(inspectors=roles.inspector, complaint__isnull=False).values(
+                "complaint_id"
+            )
+        )
+    return Complaint.objects.filter(q)
+
+
+def may_see_complaints(user) -> bool:
+    """The complaint pages: officials (each sees what complaints_visible_to gives them)."""
+    roles = roles_of(user)
+    return roles.is_admin or roles.regulator is not None or roles.inspector is not None
+
+
+def can_triage_complaint(user, complaint) -> bool:
+    return can_plan_tasks(user, complaint.enterprise)
+
+
+def objections_visible_to(user):
+    """Objections to published results: the objecting business's members, regulators in scope."""
+    from supervision.models import Objection
+
+    roles = roles_of(user)
+    if roles.is_admin:
+        return Objection.objects.all()
+    q = Q(enterprise_id__in=roles.enterprise_ids)
+    if roles.regulator:
+        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
+    return Objection.objects.filter(q)
+
+
+def can_decide_objection(user, enterprise: Enterprise) -> bool:
+    """Upholding or rejecting a business's objection: a regulator with the enterprise in scope, or
+    an admin."""
+    return landing_view_for(user, enterprise) == "regulator"

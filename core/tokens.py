@@ -4,11 +4,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_credentials
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.audit import audit_record
 from core.errors import DomainError
@@ -23,11 +26,41 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@transaction.atomic
+def locked_out_error() -> DomainError:
+    """What a sign-in refused by the login lock-out (AXES_* in core.settings) is told, page or API."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    minutes = max(1, seconds // 60)
+    message = ngettext(
+        "Too many failed sign-ins for this username from your address. Try again in %(minutes)d minute.",
+        "Too many failed sign-ins for this username from your address. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    return DomainError(message, code="locked_out", status=429, details={"retry_after": seconds})
+
+
 def token_create(*, request, username: str, password: str, device: str) -> tuple[ApiToken, str]:
+    # Outside any transaction: the lock-out records a failure as it happens, and the refusal
+    # raised below must not roll that record back.
     user = authenticate(request, username=username, password=password)
     if user is None:
+        # Set by django-axes on the failure that reaches the limit and on every attempt after it.
+        if getattr(request, "axes_locked_out", False):
+            raise locked_out_error()
         raise DomainError(_("Wrong username or password."), code="invalid_credentials", status=401)
+    _lockout_reset(request, username)
+    return _token_issue(user=user, device=device)
+
+
+def _lockout_reset(request, username: str) -> None:
+    """The right password clears the failures counted against this username and client, as a web
+    sign-in does (AXES_RESET_ON_SUCCESS). Not through the user_logged_in signal: django-axes would
+    then open a session for this sessionless API call."""
+    if settings.AXES_ENABLED and settings.AXES_RESET_ON_SUCCESS:
+        AxesProxyHandler.get_implementation().reset_user_attempts(request, get_credentials(username))
+
+
+@transaction.atomic
+def _token_issue(*, user, device: str) -> tuple[ApiToken, str]:
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,

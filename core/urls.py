@@ -19,6 +19,11 @@ urlpatterns = [
     # The inspection loop: tasks and records (tablet), orders (business and inspectors).
     path("", include("supervision.urls_loop")),
     path("monitor/", include("supervision.urls_monitor")),
+    path("ranking/", include("supervision.urls_ranking")),
+    path("backtest/", include("supervision.urls_backtest")),
+    path("planning/", include("planning.urls")),
+    path("complaints/", include("supervision.urls_complaints")),
+    path("", include("supervision.urls_public")),
     path("", include("supervision.verify_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

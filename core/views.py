@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import codes, complaints, selectors
+from core import codes, complaints, selectors, tokens
 from core.errors import DomainError
 from core.landing import landing_resolve
 from core.models import Department, District, Enterprise, IdentityCode, Scene
@@ -145,6 +146,32 @@ def _landing_report(request, token: str):
         )
     messages.success(request, _("Thank you. Your report was received and will be reviewed by the regulator."))
     return redirect("landing", token=token)
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: the answer to a sign-in the login lock-out refused.
+
+    The API's token endpoint raised the coded error itself (core.tokens); every other sign-in
+    (ours, the admin's) gets the sign-in page again, saying why and for how long.
+    """
+    error = tokens.locked_out_error()
+    match = getattr(request, "resolver_match", None)
+    if match is not None and "api" in match.namespaces:
+        if original_response is not None and original_response.status_code == error.status:
+            response = original_response
+        else:
+            response = JsonResponse(
+                {"code": error.code, "message": error.message, "details": error.details}, status=error.status
+            )
+    else:
+        context = {
+            "form": AuthenticationForm(request),
+            "locked_out": error.message,
+            "next": request.POST.get("next", request.GET.get("next", "")),
+        }
+        response = render(request, "registration/login.html", context, status=error.status)
+    response["Retry-After"] = str(error.details["retry_after"])
+    return response
 
 
 @require_GET

@@ -14,7 +14,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
 from core import selectors
-from core.api_schemas import ErrorOut
+from core.api_schemas import ErrorOut, file_response
 from core.pagination import NoCountPagination
 from supervision import self_inspection as service
 from supervision.models import SelfIdentifiedIssue, SelfInspection
@@ -347,6 +347,7 @@ def submit_self_inspection(
     "/self-inspections/{si_id}/photos/{photo_id}",
     url_name="self_inspection_photo",
     response={200: None, **READ_ERRORS},
+    openapi_extra=file_response("image/jpeg"),
     summary="A photo of an answer or of a fix: the display copy, or the thumbnail",
 )
 def get_photo(request, si_id: int, photo_id: int, variant: Literal["display", "thumbnail"] = "display"):

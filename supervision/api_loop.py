@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 
 from core import permissions
 from core import selectors as core_selectors
-from core.api_schemas import ErrorOut
+from core.api_schemas import ErrorOut, IsoDate, IsoDateTime, file_response
 from core.errors import DomainError
 from core.models import Inspector
 from core.pagination import NoCountPagination
@@ -89,15 +89,15 @@ class TaskOut(Schema):
 class TaskIn(Schema):
     enterprise: str = Field(..., max_length=18, description="USCC")
     inspectors: list[int] = Field(..., min_length=2, max_length=10, description="Inspector ids")
-    due_from: date
-    due_to: date
+    due_from: IsoDate
+    due_to: IsoDate
     source: InspectionTask.Source = InspectionTask.Source.MANUAL
     note: str = Field("", max_length=2000)
 
 
 class TaskFilter(Schema):
     status: InspectionTask.Status | None = None
-    on: date | None = Field(None, description="tasks whose due window includes this day (default: all)")
+    on: IsoDate | None = Field(None, description="tasks whose due window includes this day (default: all)")
 
 
 class ReasonIn(Schema):
@@ -186,7 +186,7 @@ class SubmitIn(Schema):
         ..., description="the client's own id: a retry with it returns the same record"
     )
     conclusion: Inspection.Conclusion
-    rectify_deadline: datetime | None = None
+    rectify_deadline: IsoDateTime | None = None
 
 
 class FindingOut(Schema):
@@ -243,8 +243,8 @@ class VerifyIn(Schema):
 
 class ReinspectIn(Schema):
     inspectors: list[int] = Field(..., min_length=2, max_length=10)
-    due_from: date
-    due_to: date
+    due_from: IsoDate
+    due_to: IsoDate
 
 
 class EvaluationIn(Schema):
@@ -349,7 +349,8 @@ def start_inspection(request, task_id: int):
 
 @router.get("/inspections/{inspection_id}", response={200: InspectionOut, 404: ErrorOut})
 def get_inspection(request, inspection_id: int):
-    return _inspection_out(_inspection(request, inspection_id))
+    # A department's officials get the results of their own department's items (planning, joint tasks).
+    return selectors.inspection_sheet(inspection=_inspection(request, inspection_id), viewer=request.user)
 
 
 @router.patch("/inspections/{inspection_id}", response={200: InspectionOut, **ERRORS})
@@ -421,6 +422,7 @@ def submit_inspection(request, inspection_id: int, payload: SubmitIn):
     "/inspections/{inspection_id}/record.pdf",
     url_name="inspection_record_pdf",
     response={200: None, **ERRORS},
+    openapi_extra=file_response("application/pdf"),
 )
 def inspection_record_pdf(request, inspection_id: int):
     from supervision.documents import document_for
@@ -448,7 +450,7 @@ class OrderFilter(Schema):
     overdue: bool | None = None
 
 
-@router.get("/orders", response=list[OrderOut])
+@router.get("/orders", response={200: list[OrderOut], 404: ErrorOut})
 @paginate(NoCountPagination)
 def list_orders(request, filters: Query[OrderFilter]):
     qs = permissions.orders_visible_to(request.user).select_related("enterprise")
@@ -505,7 +507,12 @@ def escalate_order(request, order_id: int, payload: ReasonIn):
     return _order_out(order)
 
 
-@router.get("/orders/{order_id}/notice.pdf", url_name="order_notice_pdf", response={200: None, **ERRORS})
+@router.get(
+    "/orders/{order_id}/notice.pdf",
+    url_name="order_notice_pdf",
+    response={200: None, **ERRORS},
+    openapi_extra=file_response("application/pdf"),
+)
 def order_notice_pdf(request, order_id: int):
     from supervision.documents import document_for
 

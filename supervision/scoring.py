@@ -408,7 +408,11 @@ def features_query(
     as_of_day = _epoch_days(as_of)
     # Timestamps (UTC in the database) as local days: the age is as_of_day - ts_day.
     ts_day = _epoch_days(as_of) - _local_offset_days(as_of)
-    as_of_date = timezone.localdate(as_of) if timezone.is_aware(as_of) else as_of.date()
+    local = timezone.localtime(as_of) if timezone.is_aware(as_of) else as_of
+    as_of_date = local.date()
+    # A dated fact (an imported inspection, a credit event) counts once its day has begun: as of
+    # midnight (the back-test's START) that day is not yet known, as of 15:00 it is.
+    begun = as_of_date if local.time() == datetime.min.time() else as_of_date + timedelta(days=1)
     repair_from = as_of - timedelta(days=float(credit["repair_days"]))
     si_from = as_of - timedelta(days=float(p["self_inspection_max_age_days"]))
     severity_case = (
@@ -427,7 +431,7 @@ def features_query(
         FROM {_t(HistoricalFinding)} hf JOIN {_t(HistoricalInspection)} hi ON hi.id = hf.inspection_id
         WHERE hi.inspected_on < %s AND {scope.sql("hi.enterprise_id")}
         GROUP BY hi.enterprise_id"""
-    params.append(as_of_date)
+    params.append(begun)
     own_violations = f"""
         SELECT i.enterprise_id AS eid,
                SUM({severity_case.format(col="f.severity")}
@@ -449,7 +453,7 @@ def features_query(
             WHERE i.status = 'submitted' AND i.submitted_at < %s AND {scope.sql("i.enterprise_id")}
             GROUP BY i.enterprise_id
         ) visits GROUP BY eid"""
-    params += [as_of_date, as_of]
+    params += [begun, as_of]
     # An order is open at as_of if it was issued before and not closed by then; overdue if its
     # deadline had passed while the business still owed an answer (supervision.selectors.overdue_q).
     orders = f"""
@@ -513,7 +517,7 @@ def features_query(
         WHERE ce.occurred_on < %s AND {scope.sql("ce.enterprise_id")}
         GROUP BY ce.enterprise_id"""
     repair_from_date = (as_of_date - timedelta(days=float(credit["repair_days"]))).isoformat()
-    params += [repair_from_date, repair_from_date, as_of_date, as_of_date]
+    params += [repair_from_date, repair_from_date, as_of_date, begun]
 
     order_load = (
         f"COALESCE(o.open_n, 0) + {_lit(float(p['overdue_order_weight']) - 1)} * COALESCE(o.overdue_n, 0)"
@@ -557,7 +561,7 @@ def features_query(
     LEFT JOIN ({credit_events}) ce ON ce.eid = e.id
     WHERE {scope.sql("e.id")}"""
     # The outer placeholders come first in the text: self-inspection age, licence opened_on.
-    return sql, _adapt([si_from, as_of_date, *params])
+    return sql, _adapt([si_from, begun, *params])
 
 
 def score_query(

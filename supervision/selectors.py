@@ -30,12 +30,18 @@ def tasks_for_day(*, user, day: date) -> QuerySet[InspectionTask]:
     )
 
 
-def inspection_sheet(*, inspection: Inspection) -> dict:
-    """Everything the tablet shows of one record: items with legal basis, manual clause and answer."""
+def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
+    """Everything the tablet shows of one record: items with legal basis, manual clause and answer.
+
+    With a ``viewer``, only the items of the departments whose results they see
+    (core.permissions.inspection_departments_visible: each department sees its own items)."""
     merged = scene_checklist(
         scene=inspection.enterprise.scene,
         enterprise=inspection.enterprise,
         checklists=inspection.checklists.all(),
+    )
+    departments = (
+        permissions.inspection_departments_visible(viewer, inspection) if viewer is not None else None
     )
     answers = {
         a.item_id: a
@@ -60,6 +66,7 @@ def inspection_sheet(*, inspection: Inspection) -> dict:
             "answer": answers.get(item.pk),
         }
         for item in merged.items
+        if departments is None or item.checklist.department_id in departments
     ]
     order = RectificationOrder.objects.filter(inspection=inspection).first()
     return {

@@ -569,6 +569,12 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
             target=locked.task.origin_order,
             data={"inspection": locked.pk},
         )
+    # Co-governance: the inspection of a complaint's task verifies the complaint or finds it
+    # unfounded, in this transaction; the rescore below then reads its new status.
+    if locked.task.complaint_id:
+        from supervision.complaints_triage import complaint_verify  # it imports this module
+
+        complaint_verify(inspection=locked, actor=actor, findings=len(findings))
     scoring.rescore_on_commit(locked.enterprise_id)
     return locked
 

@@ -16,6 +16,7 @@ from supervision.models.loop import (
     SelfInspectionAnswer,
     Signature,
 )
+from supervision.models.publication import Objection
 from supervision.models.scoring import (
     BacktestRun,
     CreditEvent,
@@ -37,6 +38,7 @@ __all__ = [
     "Inspection",
     "InspectionAnswer",
     "InspectionTask",
+    "Objection",
     "Rectification",
     "RectificationEntry",
     "RectificationOrder",

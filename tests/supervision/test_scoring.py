@@ -99,13 +99,24 @@ def test_minor_findings_count_less_than_critical_ones():
 @pytest.mark.django_db
 def test_facts_on_or_after_as_of_are_not_read():
     enterprise = EnterpriseFactory()
-    history(enterprise, AS_OF.date(), "critical")  # the same day: not "before"
+    midnight = scoring.as_of_start(AS_OF.date())
+    history(enterprise, AS_OF.date(), "critical")  # that day has not begun at midnight
     history(enterprise, AS_OF.date() + timedelta(days=30), "critical")
     Complaint.objects.create(enterprise=enterprise, text="later")  # created now, after AS_OF
-    result = score(enterprise)
+    result = score(enterprise, as_of=midnight)
     assert result["risk_violations"] == 0
     assert result["risk_complaints"] == 0
     assert result["last_inspected_on"] is None
+
+
+@pytest.mark.django_db
+def test_a_dated_fact_counts_once_its_day_has_begun():
+    enterprise = EnterpriseFactory()
+    history(enterprise, AS_OF.date(), "critical")
+    credit_event(enterprise, CreditEvent.Kind.PENALTY, AS_OF.date())
+    result = score(enterprise)  # 09:00 that day
+    assert result["risk_violations"] > 0 and result["credit_penalties"] == 1
+    assert str(result["last_inspected_on"]) == str(AS_OF.date())
 
 
 @pytest.mark.django_db
