@@ -53,14 +53,16 @@ SELECT e.id, 'bench', '', '', (ARRAY['new', 'verified', 'dismissed'])[1 + e.id %
        now() - make_interval(days => (e.id % 300)::int), ''
 FROM core_enterprise e WHERE e.id % 97 = 0;
 DELETE FROM supervision_creditevent WHERE note = 'bench';
-INSERT INTO supervision_creditevent (enterprise_id, kind, occurred_on, reference, note, recorded_by_id, created_at)
+INSERT INTO supervision_creditevent
+  (enterprise_id, kind, occurred_on, reference, note, recorded_by_id, created_at)
 SELECT e.id, 'penalty', CURRENT_DATE - (e.id % 500)::int, '', 'bench', (SELECT min(id) FROM auth_user), now()
 FROM core_enterprise e WHERE e.id % 211 = 0;
 """
 
 # Our own loop's facts: tasks, submitted inspections, one finding and one order each.
 LOOP_FACTS = """
-DELETE FROM supervision_finding WHERE inspection_id IN (SELECT id FROM supervision_inspection WHERE note = 'bench');
+DELETE FROM supervision_finding
+WHERE inspection_id IN (SELECT id FROM supervision_inspection WHERE note = 'bench');
 DELETE FROM supervision_inspectionanswer WHERE note = 'bench';
 DELETE FROM supervision_rectificationorder WHERE number LIKE 'BENCH-%';
 DELETE FROM supervision_inspection WHERE note = 'bench';
@@ -70,12 +72,13 @@ INSERT INTO supervision_inspectiontask (enterprise_id, department_id, source, st
 SELECT e.id, (SELECT min(id) FROM core_department), 'manual', 'done', CURRENT_DATE - 40, CURRENT_DATE - 30,
        'bench', (SELECT min(id) FROM auth_user), now(), ''
 FROM core_enterprise e WHERE e.id % 500 = 0;
-INSERT INTO supervision_inspection (task_id, enterprise_id, status, started_by_id, started_at, updated_at, note,
-    conclusion, representative_name, representative_refused, refusal_note, submitted_at, submitted_by_id,
+INSERT INTO supervision_inspection (task_id, enterprise_id, status, started_by_id, started_at, updated_at,
+    note, conclusion, representative_name, representative_refused, refusal_note, submitted_at, submitted_by_id,
     submission_id, content_hash, rectify_deadline)
 SELECT t.id, t.enterprise_id, 'submitted', t.created_by_id, now() - interval '35 days', now(), 'bench',
        'rectify', '', false, '', now() - interval '35 days', t.created_by_id, gen_random_uuid(), '',
-       now() - interval '35 days' + make_interval(days => CASE WHEN t.enterprise_id % 1000 = 0 THEN 7 ELSE 60 END)
+       now() - interval '35 days'
+       + make_interval(days => CASE WHEN t.enterprise_id % 1000 = 0 THEN 7 ELSE 60 END)
 FROM supervision_inspectiontask t WHERE t.note = 'bench';
 INSERT INTO supervision_rectificationorder (number, enterprise_id, inspection_id, status, deadline, issued_at,
                                             case_note)
@@ -205,8 +208,8 @@ INSERT INTO supervision_enterprisescore (
   risk_licence, credit, credit_points, credit_penalties, credit_late_orders, credit_unclosed_orders,
   credit_refusals, credit_dishonest, tier, open_orders, overdue_orders, last_inspected_on)
 SELECT eid, %(policy)s, %(now)s, risk, level, p_scene, p_violations, p_orders, p_complaints, p_self_missing,
-  p_self_noncompliant, p_self_discrepancy, p_visit_gap, p_licence, credit, points, penalties, late_n, overdue_n,
-  refusals, dishonest,
+  p_self_noncompliant, p_self_discrepancy, p_visit_gap, p_licence, credit, points, penalties, late_n,
+  overdue_n, refusals, dishonest,
   CASE WHEN level = 'high' OR credit = 'D' THEN 4 WHEN credit = 'C' THEN 3
        WHEN level = 'medium' OR credit = 'B' THEN 2 ELSE 1 END,
   open_n, overdue_n, d
@@ -275,8 +278,10 @@ def main() -> None:
         cursor.execute(LOOP_FACTS)
         cursor.execute("ANALYZE")
         cursor.execute(
-            "SELECT (SELECT count(*) FROM core_enterprise), (SELECT count(*) FROM history_historicalinspection),"
-            " (SELECT count(*) FROM history_historicalfinding), (SELECT count(*) FROM supervision_rectificationorder),"
+            "SELECT (SELECT count(*) FROM core_enterprise),"
+            " (SELECT count(*) FROM history_historicalinspection),"
+            " (SELECT count(*) FROM history_historicalfinding),"
+            " (SELECT count(*) FROM supervision_rectificationorder),"
             " (SELECT count(*) FROM core_complaint), (SELECT count(*) FROM supervision_creditevent)"
         )
         counts = cursor.fetchone()
@@ -310,7 +315,8 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_ours")
             cursor.execute(
-                "CREATE TEMP TABLE bench_ours AS SELECT enterprise_id, risk, tier, credit FROM supervision_enterprisescore"
+                "CREATE TEMP TABLE bench_ours AS"
+                " SELECT enterprise_id, risk, tier, credit FROM supervision_enterprisescore"
             )
             started = time.perf_counter()
             cursor.execute("SET jit = off")  # as for ours: compiling this expression costs more than it saves
@@ -335,7 +341,8 @@ def main() -> None:
     print(f"tiers: {', '.join(f'T{t}: {n:,} (mean risk {r})' for t, n, r in tiers)}")
     best_ours, best_hand = min(ours), min(hand)
     print(
-        f"RESULT size={counts[0]:,} recompute_all best {best_ours:.1f} s (median {statistics.median(ours):.1f}), "
+        f"RESULT size={counts[0]:,} recompute_all best {best_ours:.1f} s "
+        f"(median {statistics.median(ours):.1f}), "
         f"hand-written best {best_hand:.1f} s (median {statistics.median(hand):.1f}), "
         f"ratio {best_ours / best_hand:.2f}"
     )

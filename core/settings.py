@@ -143,6 +143,8 @@ AXES_RESET_ON_SUCCESS = True
 # The address behind TRUSTED_PROXY_COUNT proxies, as scans and complaints see it.
 AXES_CLIENT_IP_CALLABLE = "core.clients.client_ip"
 AXES_LOCKOUT_CALLABLE = "core.views.login_locked_out"
+# Axes prints a banner to stdout at every start (and so into every management command's output).
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"

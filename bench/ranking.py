@@ -1,0 +1,97 @@
+"""Server time of the ranking's first page at city size, with filters, as the page and as the API.
+
+Runs against the database bench/recompute.py leaves behind (2.5M enterprises with their scores):
+
+    .venv/bin/python bench/recompute.py --size 2500000      # once
+    .venv/bin/python bench/ranking.py --requests 50
+
+In this process, through Django's test client (full request cycle, no network), as the demo
+admin (city-wide) and the demo district regulator. Prints p50 / p95 / max per case.
+
+Not a test: it prints numbers to compare.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = "postgres://postgres@127.0.0.1:5432"
+
+CASES = [
+    ("city-wide, by risk", "admin", {}),
+    ("district", "admin", {"district": "110105"}),
+    ("scene", "admin", {"scene": "medical"}),
+    ("tier 4", "admin", {"tier": "4"}),
+    ("district + scene + tier", "admin", {"district": "110108", "scene": "catering", "tier": "2"}),
+    ("department", "admin", {"department": "health"}),
+    ("by tier", "admin", {"order": "tier"}),
+    ("district, by credit", "admin", {"district": "110105", "order": "credit"}),
+    ("district, by overdue", "admin", {"district": "110105", "order": "overdue"}),
+    ("district regulator", "regulator", {}),
+    ("district regulator + scene", "regulator", {"scene": "catering"}),
+]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="bench_scoring")
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args()
+    os.environ.update(
+        {
+            "DATABASE_URL": f"{SERVER}/{args.database}",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + "k" * 60,
+            "SECURE_SSL_REDIRECT": "0",
+            "STATIC_MANIFEST": "0",
+            "ALLOWED_HOSTS": "testserver",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "core.settings",
+        }
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from supervision.models import EnterpriseScore
+
+    rows = EnterpriseScore.objects.count()
+    print(f"{rows:,} scores; {args.requests} requests per case (first page), server time in ms")
+    print(f"{'case':<28} {'as':<10} {'where':<5} {'rows':>5} {'p50':>7} {'p95':>7} {'max':>7}")
+    users = get_user_model().objects
+    summary = []
+    for label, username, params in CASES:
+        client = Client()
+        client.force_login(users.get(username=username))
+        for where, path in (("page", "/ranking/"), ("api", "/api/v1/ranking")):
+            response = client.get(path, params)  # warm caches and the connection
+            assert response.status_code == 200, (label, where, response.status_code, response.content[:300])
+            shown = len(response.json()) if where == "api" else response.content.count(b"<tr") - 1
+            times = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                client.get(path, params)
+                times.append((time.perf_counter() - started) * 1000)
+            summary.append((label, where, statistics.median(times)))
+            print(
+                f"{label:<28} {username:<10} {where:<5} {shown:>5} {statistics.median(times):7.1f} "
+                f"{percentile(times, 0.95):7.1f} {max(times):7.1f}"
+            )
+    worst = max(summary, key=lambda row: row[2])
+    print(f"RESULT slowest median: {worst[0]} ({worst[1]}) {worst[2]:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
