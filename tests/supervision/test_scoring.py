@@ -504,3 +504,21 @@ def test_a_scoring_failure_never_undoes_the_action(
         Complaint.objects.create(enterprise=enterprise, text="kept")
         scoring.rescore_on_commit(enterprise.pk)
     assert Complaint.objects.filter(text="kept").exists()
+
+
+@pytest.mark.django_db
+def test_the_recompute_command_scores_everyone_with_the_chosen_policy():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    EnterpriseFactory.create_batch(3)
+    candidate = only("scene")
+    out = StringIO()
+    call_command("recompute_scores", "--policy", str(candidate.version), "--chunk", "2", stdout=out)
+    assert "scored 3 enterprises with policy v2" in out.getvalue()
+    assert set(EnterpriseScore.objects.values_list("policy__version", flat=True)) == {candidate.version}
+    with pytest.raises(CommandError, match="no scoring policy version 99"):
+        call_command("recompute_scores", "--policy", "99")
+    with pytest.raises(CommandError, match="--chunk"):
+        call_command("recompute_scores", "--chunk", "0")
