@@ -258,6 +258,7 @@ def current_policy() -> ScoringPolicy:
 def policy_create(*, actor, weights, params, note: str = "", adopt: bool = True) -> ScoringPolicy:
     """A new policy version (validated, audited); adopted at once unless it is a candidate."""
     validate_policy(weights=weights, params=params)
+    current_policy()  # version 1 is always the defaults, adopted: a candidate is never the first
     # Lock the newest row so two regulators saving at once get consecutive versions.
     last = ScoringPolicy.objects.select_for_update().order_by("-version").first()
     now = timezone.now()
