@@ -290,7 +290,7 @@ def group_cpu_seconds(pgid: int) -> float:
 def stop_gunicorn(process: subprocess.Popen | None) -> None:
     if process is None or process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    os.killpg(process.pid, signal.SIGINT)  # gunicorn: quick shutdown (SIGTERM waits for requests)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -472,9 +472,12 @@ class Client:
             with run.lock:
                 run.unacknowledged.append(submission_id)
             raise
-        if body.get("id") == record["id"] and body.get("status") == "submitted":
-            with run.lock:
+        with run.lock:
+            if body.get("id") == record["id"] and body.get("status") == "submitted":
                 run.acks.append(Ack(submission_id, record["id"], task_id, tablet.number))
+            else:  # a 2xx that is not this record, submitted: a bug to look at, never an ack
+                run.abandoned += 1
+                run.refusals[f"submit answered {body.get('id')} {body.get('status')}"] += 1
 
     def work(self) -> None:
         run = self.run

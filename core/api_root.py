@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import WSGIRequest
+from django.db import Error as DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -206,6 +208,21 @@ def on_not_found(request, exc):
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
     return _error(request, 403, "forbidden", _("You may not do this."))
+
+
+@api.exception_handler(DatabaseError)
+def on_database_error(request, exc: DatabaseError):
+    # Lost or refused connections (a database restart, a failover) are worth retrying: 503 says
+    # so, and the tablet's outbox retries with the same submission id. Other database errors
+    # are bugs: 500 like any other.
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return on_unexpected(request, exc)
+    logger.warning("database unavailable: %s", exc)
+    response = _error(
+        request, 503, "unavailable", _("The service is briefly unavailable; try again in a moment.")
+    )
+    response["Retry-After"] = "2"
+    return response
 
 
 @api.exception_handler(Exception)

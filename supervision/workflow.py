@@ -157,7 +157,13 @@ def _assigned_inspector(actor, task: InspectionTask) -> Inspector:
 @transaction.atomic
 def inspection_start(*, task: InspectionTask, actor) -> Inspection:
     """Open the on-site record, snapshotting the scene's current checklists. Starting twice resumes."""
-    task = InspectionTask.objects.select_for_update().select_related("enterprise__scene").get(pk=task.pk)
+    # Lock the task only: the joined enterprise and scene rows are read, not changed, and locking
+    # them would queue every start in a scene behind one another.
+    task = (
+        InspectionTask.objects.select_for_update(of=("self",))
+        .select_related("enterprise__scene")
+        .get(pk=task.pk)
+    )
     _assigned_inspector(actor, task)
     existing = Inspection.objects.filter(task=task).first()
     if existing:
@@ -461,7 +467,7 @@ def inspection_submit(
 
 def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> Inspection:
     locked = (
-        Inspection.objects.select_for_update()
+        Inspection.objects.select_for_update(of=("self",))
         .select_related("enterprise__scene", "task")
         .get(pk=inspection.pk)
     )
@@ -646,7 +652,11 @@ def rectification_submit(
 @transaction.atomic
 def order_verify(*, order: RectificationOrder, actor, accepted: bool, note: str = "") -> RectificationOrder:
     """Close the loop on one order, or send it back to the business with the reason."""
-    order = RectificationOrder.objects.select_for_update().select_related("enterprise").get(pk=order.pk)
+    order = (
+        RectificationOrder.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .get(pk=order.pk)
+    )
     if not permissions.can_verify_orders(actor, order.enterprise):
         raise _forbidden()
     if order.status != RectificationOrder.Status.SUBMITTED:
@@ -701,7 +711,11 @@ def order_reinspect(
 @transaction.atomic
 def order_escalate(*, order: RectificationOrder, actor, note: str) -> RectificationOrder:
     """An overdue order becomes a case for investigation (立案)."""
-    order = RectificationOrder.objects.select_for_update().select_related("enterprise").get(pk=order.pk)
+    order = (
+        RectificationOrder.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .get(pk=order.pk)
+    )
     if not permissions.can_escalate_orders(actor, order.enterprise):
         raise _forbidden()
     if not order.is_overdue:

@@ -319,3 +319,29 @@ def test_the_openapi_schema_is_served(client):
 def test_other_users_are_not_created_by_the_api(client):
     UserFactory(username="u1")
     assert client.get("/api/v1/auth/tokens").status_code == 401
+
+
+@pytest.mark.parametrize("error", ["OperationalError", "InterfaceError"])
+def test_a_lost_database_connection_answers_503_to_retry(client, regulator_user, monkeypatch, error):
+    import django.db
+
+    from core import selectors
+
+    def broken(*args, **kwargs):
+        raise getattr(django.db, error)("server closed the connection unexpectedly")
+
+    client.force_login(regulator_user)
+    monkeypatch.setattr(selectors, "enterprise_list", broken)
+    response = client.get("/api/v1/enterprises")
+    assert response.status_code == 503
+    assert response.json()["code"] == "unavailable"
+    assert response["Retry-After"] == "2"
+
+
+def test_other_database_errors_stay_500(rf):
+    from django.db import IntegrityError
+
+    from core.api_root import on_database_error
+
+    response = on_database_error(rf.get("/api/v1/enterprises"), IntegrityError("duplicate key"))
+    assert response.status_code == 500
