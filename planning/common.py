@@ -15,6 +15,9 @@ from core.models import Department, District, Enterprise, Scene
 # A plan or draw covers at most a year: tier intervals and draw ratios are yearly figures.
 MAX_PERIOD_DAYS = 366
 MAX_INSPECTORS_PER_TASK = 10
+# Upper bounds that keep absurd numbers out of the integer columns (and say so in the error).
+MAX_CAPACITY = 1_000_000
+MAX_TASKS_PER_INSPECTOR = 10_000
 
 
 class PlanningError(DomainError):
@@ -90,6 +93,16 @@ def team_size_check(inspectors_per_task: int) -> None:
         raise refuse(
             _("A task needs between 2 and %(n)d inspectors.") % {"n": MAX_INSPECTORS_PER_TASK},
             "invalid_team_size",
+        )
+
+
+def max_tasks_check(max_tasks: int | None, *, optional: bool = False) -> None:
+    if max_tasks is None and optional:
+        return
+    if not isinstance(max_tasks, int) or not 1 <= max_tasks <= MAX_TASKS_PER_INSPECTOR:
+        raise refuse(
+            _("The most tasks per inspector is between 1 and %(n)d.") % {"n": MAX_TASKS_PER_INSPECTOR},
+            "invalid_max_tasks",
         )
 
 

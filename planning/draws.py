@@ -59,6 +59,7 @@ from planning.common import (
     PlanningError,
     area_check,
     area_enterprises,
+    max_tasks_check,
     period_check,
     refuse,
     team_size_check,
@@ -247,8 +248,7 @@ def draw_create(
     area_check(actor=actor, area=area)
     period_check(period_from=period_from, period_to=period_to)
     team_size_check(inspectors_per_task)
-    if not isinstance(max_tasks_per_inspector, int) or max_tasks_per_inspector < 1:
-        raise refuse(_("The most tasks per inspector is at least 1."), "invalid_max_tasks")
+    max_tasks_check(max_tasks_per_inspector)
     if scene is not None and not scene.departments.filter(pk=area.department.pk).exists():
         raise refuse(_("The department does not supervise this scene."), "scene_not_supervised")
     policy = scoring.current_policy()

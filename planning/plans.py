@@ -36,7 +36,16 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.models import Inspector
 from planning import draws, eligibility, joint
-from planning.common import Area, area_check, area_enterprises, period_check, refuse, team_size_check
+from planning.common import (
+    MAX_CAPACITY,
+    Area,
+    area_check,
+    area_enterprises,
+    max_tasks_check,
+    period_check,
+    refuse,
+    team_size_check,
+)
 from planning.models import PlanEntry, RiskPlan, Status
 from supervision import scoring, workflow
 from supervision.models import InspectionTask
@@ -115,18 +124,17 @@ def plan_generate(
     area_check(actor=actor, area=area)
     period_check(period_from=period_from, period_to=period_to)
     team_size_check(inspectors_per_task)
-    if not isinstance(capacity, int) or capacity < 1:
-        raise refuse(_("Give a capacity of at least one inspector-day."), "invalid_capacity")
+    if not isinstance(capacity, int) or not 1 <= capacity <= MAX_CAPACITY:
+        raise refuse(
+            _("Give a capacity between 1 and %(n)d inspector-days.") % {"n": MAX_CAPACITY}, "invalid_capacity"
+        )
     if capacity < inspectors_per_task:
         raise refuse(
             _("A task costs %(n)d inspector-days; the capacity does not fit one.")
             % {"n": inspectors_per_task},
             "invalid_capacity",
         )
-    if max_tasks_per_inspector is not None and (
-        not isinstance(max_tasks_per_inspector, int) or max_tasks_per_inspector < 1
-    ):
-        raise refuse(_("The most tasks per inspector is at least 1."), "invalid_max_tasks")
+    max_tasks_check(max_tasks_per_inspector, optional=True)
     policy = scoring.current_policy()
     intervals = tier_intervals(policy)
     rows = (

@@ -232,7 +232,10 @@ def draw_new(request):
     context = {
         "values": values,
         "error": error,
-        "scenes": Scene.objects.order_by("code"),
+        # A department regulator draws from their department's scenes only.
+        "scenes": (
+            Scene.objects.filter(departments=scope.department) if scope.department else Scene.objects.all()
+        ).order_by("code"),
         "tier_rows": [
             (str(tier), policy_tiers[str(tier)]["draw_ratio"], values["ratios"].get(str(tier), ""))
             for tier in draws.TIERS

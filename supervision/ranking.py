@@ -6,9 +6,9 @@ Scores are written only by supervision.scoring; nothing here computes one. Every
 core.permissions.scores_visible_to (or ranked_enterprises_visible_to), never from an id alone.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
@@ -166,7 +166,54 @@ def ranking(*, user, filters: RankingFilters) -> QuerySet[EnterpriseScore]:
         qs = qs.filter(risk_level=filters.risk_level)
     if filters.credit:
         qs = qs.filter(credit=filters.credit)
+    if filters.order in SPLIT_ORDERS:
+        head = SPLIT_ORDERS[filters.order]
+        return Ranked(
+            head=qs.filter(head).order_by(*ORDERS[filters.order]),
+            tail=qs.exclude(head).order_by(*ORDERS["risk"]),
+        )
     return qs.order_by(*ORDERS[filters.order])
+
+
+# Orders whose first key is the same for almost every enterprise (credit A, no overdue order):
+# sorting 2.5M rows by it would take seconds. The rows that differ come first from small partial
+# indexes (EnterpriseScore.Meta.indexes), then everyone else in risk order, which is the same
+# order "-credit, -risk" / "-overdue_orders, -risk" gives.
+SPLIT_ORDERS = {"credit": ~Q(credit="A"), "overdue": Q(overdue_orders__gt=0)}
+
+
+class Ranked:
+    """Two ordered querysets read as one: slices (pages) and iteration (exports)."""
+
+    def __init__(self, *, head: QuerySet, tail: QuerySet):
+        self.head, self.tail = head, tail
+        self._head_count = None
+
+    def _count_head(self) -> int:
+        if self._head_count is None:
+            self._head_count = self.head.count()
+        return self._head_count
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice) or item.step is not None:
+            raise TypeError("a ranking is read in slices")
+        start, stop = item.start or 0, item.stop
+        rows = list(self.head[start:stop])
+        if stop is not None and len(rows) == stop - start:
+            return rows
+        skip = max(0, start - self._count_head())
+        rest = None if stop is None else stop - start - len(rows)
+        return rows + list(self.tail[skip : None if rest is None else skip + rest])
+
+    def count(self) -> int:
+        return self._count_head() + self.tail.count()
+
+    def iterator(self, chunk_size: int = 2000):
+        yield from self.head.iterator(chunk_size=chunk_size)
+        yield from self.tail.iterator(chunk_size=chunk_size)
+
+    def __iter__(self):
+        return self.iterator()
 
 
 def contributions(score: EnterpriseScore) -> dict[str, float]:
@@ -214,7 +261,7 @@ def distribution(*, user, filters: RankingFilters) -> Distribution:
     # No base: the city's districts ("110000/110105/"); a street has no level below it.
     length = 14 if base is None else len(base.path) + _CHILD_SEGMENT.get(base.level, 0)
     grouped = (
-        ranking(user=user, filters=filters)
+        ranking(user=user, filters=replace(filters, order="risk"))  # order is irrelevant here
         .order_by()
         .values_list(Substr("enterprise__district__path", 1, length), "tier")
         .annotate(n=Count("pk"))

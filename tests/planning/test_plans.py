@@ -213,7 +213,7 @@ def test_the_maximum_of_tasks_per_inspector_holds(market_regulator):
 # --- bad input ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("capacity", [0, -3, 1])
+@pytest.mark.parametrize("capacity", [0, -3, 1, 1_000_001])
 def test_a_capacity_that_fits_no_task_is_refused(team, market_regulator, capacity):
     scored(tier=3)
 

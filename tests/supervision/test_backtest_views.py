@@ -26,6 +26,13 @@ def inspect(enterprise, on: date, *severities: str) -> None:
 
 
 @pytest.fixture
+def client(client):
+    """The page texts these tests read are the English ones."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
 def history():
     """Ten restaurants; the five with an earlier critical violation have another in the window."""
     for n in range(10):

@@ -266,7 +266,7 @@ def upheld(objection, published, regulator_user) -> Objection:
 
 
 def test_the_public_list_shows_the_corrected_result_marked(upheld, published):
-    page = Client().get("/public/inspections/").content.decode()
+    page = Client(headers={"Accept-Language": "en"}).get("/public/inspections/").content.decode()
     assert "公开测试餐馆" in page and "2026-03-02" in page
     assert '<span class="badge corrected">corrected after objection</span>' in page
     assert "第二项为误判，已更正。" in page

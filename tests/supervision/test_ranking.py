@@ -492,3 +492,34 @@ def test_the_public_card_shows_no_score_breakdown(client, scored):
     token = code_issue(enterprise=scored).token
     body = client.get(f"/c/{token}").content.decode()
     assert 'id="own-score"' not in body
+
+
+@pytest.mark.parametrize("order", ["credit", "overdue"])
+def test_split_orders_read_like_one_ordering_across_page_boundaries(db, order):
+    """Ranking by credit / overdue reads the few differing rows first, then the rest by risk:
+    every slice and the full iteration equal one ORDER BY over everything."""
+    from tests.factories import UserFactory
+
+    ranking_module = ranking
+    policy = scoring.current_policy()
+    for n, enterprise in enumerate(EnterpriseFactory.create_batch(9)):
+        EnterpriseScore.objects.create(
+            enterprise=enterprise,
+            policy=policy,
+            as_of=timezone.now(),
+            risk=10 + (n * 7) % 9,
+            risk_level="low",
+            credit="ABACADABA"[n],
+            tier=1,
+            overdue_orders=[0, 2, 0, 1, 0, 0, 3, 0, 1][n],
+        )
+    admin = UserFactory(is_superuser=True)
+    ranked = ranking_module.ranking(user=admin, filters=ranking_module.RankingFilters(order=order))
+    expected = list(
+        EnterpriseScore.objects.order_by(*ranking_module.ORDERS[order]).values_list("pk", flat=True)
+    )
+    assert [s.pk for s in ranked] == expected
+    assert ranked.count() == 9
+    for start in range(0, 9):
+        for size in (1, 2, 4, 9):
+            assert [s.pk for s in ranked[start : start + size]] == expected[start : start + size]
