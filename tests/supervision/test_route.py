@@ -126,7 +126,7 @@ def test_another_inspector_sees_none_of_these_tasks(client, day_tasks):
 
 
 @pytest.mark.parametrize("who", ["business_user", "regulator_user"])
-def test_only_inspectors_have_a_route(client, request, who):
+def test_only_inspectors_have_a_route(db, client, request, who):
     client.force_login(request.getfixturevalue(who))
     assert client.get(reverse("loop:route")).status_code == 404
 

@@ -516,7 +516,7 @@ def test_the_recompute_command_scores_everyone_with_the_chosen_policy():
     candidate = only("scene")
     out = StringIO()
     call_command("recompute_scores", "--policy", str(candidate.version), "--chunk", "2", stdout=out)
-    assert "scored 3 enterprises with policy v2" in out.getvalue()
+    assert f"scored 3 enterprises with policy v{candidate.version}" in out.getvalue()
     assert set(EnterpriseScore.objects.values_list("policy__version", flat=True)) == {candidate.version}
     with pytest.raises(CommandError, match="no scoring policy version 99"):
         call_command("recompute_scores", "--policy", "99")
