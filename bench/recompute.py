@@ -73,8 +73,8 @@ SELECT e.id, (SELECT min(id) FROM core_department), 'manual', 'done', CURRENT_DA
        'bench', (SELECT min(id) FROM auth_user), now(), ''
 FROM core_enterprise e WHERE e.id % 500 = 0;
 INSERT INTO supervision_inspection (task_id, enterprise_id, status, started_by_id, started_at, updated_at,
-    note, conclusion, representative_name, representative_refused, refusal_note, submitted_at, submitted_by_id,
-    submission_id, content_hash, rectify_deadline)
+    note, conclusion, representative_name, representative_refused, refusal_note, submitted_at,
+    submitted_by_id, submission_id, content_hash, rectify_deadline)
 SELECT t.id, t.enterprise_id, 'submitted', t.created_by_id, now() - interval '35 days', now(), 'bench',
        'rectify', '', false, '', now() - interval '35 days', t.created_by_id, gen_random_uuid(), '',
        now() - interval '35 days'
