@@ -13,11 +13,11 @@ calibration (``window_inspections``):
 
 An inspection is *critical* when it recorded at least one critical finding.
 
-Every enterprise inspected in the window is scored as of midnight at the start of ``start`` with
-``historical=True`` (supervision.scoring: only facts strictly before that moment, today's stored
-tiers ignored). The inspections are ordered by score, highest first (ties: lower enterprise id
-first, then the earlier real date), and the k-th in that order gets the k-th earliest of the real
-dates: the same visits on the same days, only in the policy's order. Then:
+Every enterprise inspected in the window is scored as of midnight at the start of ``start``
+(supervision.scoring reads only facts strictly before that moment, and nothing stored). The
+inspections are ordered by score, highest first (ties: lower enterprise id first, then the
+earlier real date), and the k-th in that order gets the k-th earliest of the real dates: the
+same visits on the same days, only in the policy's order. Then:
 
 - ``days_earlier``: mean over the critical inspections of (real date - simulated date), in days;
 - ``first_half_share_actual`` / ``_ranked``: share of the critical inspections whose real /
@@ -135,7 +135,9 @@ def risk_of(*, policy: ScoringPolicy, start: date, enterprise_ids: np.ndarray) -
     for lo in range(0, len(unique), SCOPE_CHUNK):
         chunk = unique[lo : lo + SCOPE_CHUNK]
         rows = score_rows(
-            policy=policy, as_of=as_of, scope=Scope(ids=tuple(int(i) for i in chunk)), historical=True
+            policy=policy,
+            as_of=as_of,
+            scope=Scope(ids=tuple(int(i) for i in chunk)),
         )
         ids = np.fromiter((row["enterprise_id"] for row in rows), dtype=np.int64, count=len(rows))
         values = np.fromiter((row["risk"] for row in rows), dtype=float, count=len(rows))

@@ -109,7 +109,7 @@ def _features(*, policy: ScoringPolicy, as_of_day: date, enterprise_ids: np.ndar
     as_of = as_of_start(as_of_day)
     for lo in range(0, len(enterprise_ids), SCOPE_CHUNK):
         chunk = tuple(int(i) for i in enterprise_ids[lo : lo + SCOPE_CHUNK])
-        rows = feature_rows(policy=policy, as_of=as_of, scope=Scope(ids=chunk), historical=True)
+        rows = feature_rows(policy=policy, as_of=as_of, scope=Scope(ids=chunk))
         for row in rows:
             index = np.searchsorted(enterprise_ids, row["enterprise_id"])
             out[index] = [float(row[f"x_{factor}"]) for factor in FACTORS]

@@ -392,16 +392,14 @@ class Scope:
         return " AND ".join(parts) or "1 = 1"
 
 
-def features_query(
-    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, historical: bool = False
-) -> tuple[str, list]:
+def features_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
     """SQL for one row per enterprise in scope: every factor's feature (x_*, in [0, 1]) and the
     raw counts behind the credit rating, from facts strictly before ``as_of``.
 
     ``x_visit_gap`` here is measured against the policy's default interval (calibration reads it);
     the score measures ``gap_days`` against the interval of the enterprise's tier (score_query).
-    ``historical`` is accepted for the back-test's and calibration's readability; scores never
-    read stored results, so it changes nothing.
+    Nothing stored is read (no earlier score, no stored tier), so a past "as of" scores exactly as
+    it would have then.
     """
     p = policy.params
     sev = p["severity_points"]
@@ -565,9 +563,7 @@ def features_query(
     return sql, _adapt([si_from, begun, *params])
 
 
-def score_query(
-    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, historical: bool = False
-) -> tuple[str, list]:
+def score_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
     """SQL for one row per enterprise in scope with every column of EnterpriseScore.
 
     The visit gap is measured against the interval of the tier that the *other* factors and the
@@ -575,7 +571,7 @@ def score_query(
     the next one (a tier that lowers the risk that sets the tier can oscillate), and a score must
     be the same however often it is recomputed.
     """
-    features, params = features_query(policy=policy, as_of=as_of, scope=scope, historical=historical)
+    features, params = features_query(policy=policy, as_of=as_of, scope=scope)
     p, w = policy.params, policy.weights
     total = sum(float(v) for v in w.values())
     scale = {factor: _lit(100.0 * float(w[factor]) / total) for factor in FACTORS}
@@ -764,18 +760,14 @@ def recompute_all(
     )
 
 
-def score_rows(
-    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, historical: bool = True
-) -> list[dict]:
+def score_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:
     """Scores as dictionaries without writing them (back-test, calibration, explanations)."""
-    sql, params = score_query(policy=policy, as_of=as_of, scope=scope, historical=historical)
+    sql, params = score_query(policy=policy, as_of=as_of, scope=scope)
     return _run(sql, params, fetch=True)
 
 
-def feature_rows(
-    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, historical: bool = True
-) -> list[dict]:
-    sql, params = features_query(policy=policy, as_of=as_of, scope=scope, historical=historical)
+def feature_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:
+    sql, params = features_query(policy=policy, as_of=as_of, scope=scope)
     return _run(sql, params, fetch=True)
 
 

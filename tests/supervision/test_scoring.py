@@ -43,7 +43,6 @@ def score(enterprise: Enterprise, policy=None, as_of=AS_OF) -> dict:
         policy=policy or scoring.current_policy(),
         as_of=as_of,
         scope=scoring.Scope(ids=(enterprise.pk,)),
-        historical=False,
     )
     assert len(rows) == 1
     return rows[0]
