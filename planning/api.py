@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from core import permissions
-from core.api_schemas import ErrorOut
+from core.api_schemas import ErrorOut, RowId
 from core.pagination import MAX_PAGE_SIZE, NoCountPagination, Page
 from planning import draws, plans, selectors
 from planning.common import area_resolve, forbidden, refuse, scene_resolve
@@ -105,7 +105,7 @@ class DrawEntryOut(Schema):
     enterprise: str
     enterprise_name: str
     tier: int
-    inspectors: list[int] = Field(..., description="inspector ids")
+    inspectors: list[RowId] = Field(..., description="inspector ids")
     task_id: int | None
 
     @staticmethod

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from core import permissions
-from core.api_schemas import ErrorOut
+from core.api_schemas import ErrorOut, RowId
 from core.errors import DomainError
 from core.models import Complaint, Inspector
 from core.pagination import NoCountPagination, Page
@@ -86,7 +86,7 @@ class MergeIn(Schema):
 
 
 class ComplaintTaskIn(Schema):
-    inspectors: list[int] = Field(..., max_length=10, description="Inspector ids (at least two)")
+    inspectors: list[RowId] = Field(..., max_length=10, description="Inspector ids (at least two)")
     due_from: date
     due_to: date
     department: str = Field("", max_length=40, description="leading department's code (default: see docs)")

@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 
 from core import permissions
 from core import selectors as core_selectors
-from core.api_schemas import ErrorOut, IsoDate, IsoDateTime, file_response
+from core.api_schemas import ErrorOut, IsoDate, IsoDateTime, RowId, file_response
 from core.errors import DomainError
 from core.models import Inspector
 from core.pagination import NoCountPagination
@@ -88,7 +88,7 @@ class TaskOut(Schema):
 
 class TaskIn(Schema):
     enterprise: str = Field(..., max_length=18, description="USCC")
-    inspectors: list[int] = Field(..., min_length=2, max_length=10, description="Inspector ids")
+    inspectors: list[RowId] = Field(..., min_length=2, max_length=10, description="Inspector ids")
     due_from: IsoDate
     due_to: IsoDate
     source: InspectionTask.Source = InspectionTask.Source.MANUAL
@@ -242,7 +242,7 @@ class VerifyIn(Schema):
 
 
 class ReinspectIn(Schema):
-    inspectors: list[int] = Field(..., min_length=2, max_length=10)
+    inspectors: list[RowId] = Field(..., min_length=2, max_length=10)
     due_from: IsoDate
     due_to: IsoDate
 
