@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import Enterprise
+from history.lives import SEVERITY
 from history.models import HistoricalFinding, HistoricalInspection
 from supervision.models import Finding, InspectionTask
 from supervision.publication import published_inspections
@@ -41,7 +42,8 @@ BUSINESS_COLUMNS = (
 )
 INSPECTION_COLUMNS = ("business_id", "Score", "date", "type")
 VIOLATION_COLUMNS = ("business_id", "date", "ViolationTypeID", "risk_category", "description")
-RISK_CATEGORY = {"critical": "High Risk", "major": "Moderate Risk", "minor": "Low Risk"}
+# The importer's mapping, read backwards: what goes out comes back in as the same severity.
+RISK_CATEGORY = {severity: category for category, severity in SEVERITY.items()}
 # Our task sources in LIVES's inspection types.
 INSPECTION_TYPE = {
     InspectionTask.Source.COMPLAINT: "Complaint",

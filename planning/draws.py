@@ -52,7 +52,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record, canonical
-from core.models import AuditEvent, Department, District, Enterprise, Inspector, Scene
+from core.models import AuditEvent, Department, District, Enterprise, Scene
 from planning import eligibility, joint
 from planning.common import (
     Area,
@@ -65,7 +65,7 @@ from planning.common import (
     team_size_check,
 )
 from planning.models import Draw, DrawEntry, Status
-from supervision import scoring, workflow
+from supervision import scoring
 from supervision.models import InspectionTask
 
 ALGORITHM = "draw-v1"
@@ -358,26 +358,14 @@ def draw_confirm(*, draw: Draw, actor) -> Draw:
             raise refuse(_("The period is in the past; make a new draw."), "period_in_past")
         entries = list(draw.entries.select_related("enterprise__district").order_by("position"))
         refuse_new_conflicts([(i, e.enterprise_id) for e in entries for i in e.inspector_ids])
-        team_ids = {i for e in entries for i in e.inspector_ids}
-        inspectors = Inspector.objects.select_related("user", "department").in_bulk(team_ids)
-        tasks = []
-        for entry in entries:
-            task = workflow.task_create(
-                actor=actor,
-                enterprise=entry.enterprise,
-                inspectors=[inspectors[i] for i in entry.inspector_ids if i in inspectors],
-                due_from=draw.period_from,
-                due_to=draw.period_to,
-                source=InspectionTask.Source.RANDOM,
-                note=_("Double-random draw #%(id)d") % {"id": draw.pk},
-            )
-            DrawEntry.objects.filter(pk=entry.pk).update(task=task)
-            tasks.append(task)
-        joint_ids = [
-            task.pk
-            for task in tasks
-            if len(joint.task_departments(joint.task_merge_joint(task=task, actor=actor))) > 1
-        ]
+        tasks, joint_ids = joint.tasks_create_joined(
+            entries=entries,
+            actor=actor,
+            period_from=draw.period_from,
+            period_to=draw.period_to,
+            source=InspectionTask.Source.RANDOM,
+            note=_("Double-random draw #%(id)d") % {"id": draw.pk},
+        )
         draw.status, draw.confirmed_at, draw.confirmed_by = Status.CONFIRMED, timezone.now(), actor
         draw.save(update_fields=["status", "confirmed_at", "confirmed_by"])
         audit_record(

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
+from core.models import Inspector
 from supervision import workflow
 from supervision.models import InspectionTask
 
@@ -85,3 +86,29 @@ def task_merge_joint(*, task: InspectionTask, actor) -> InspectionTask:
         },
     )
     return task
+
+
+def tasks_create_joined(*, entries, actor, period_from, period_to, source: str, note: str):
+    """The tasks of a confirmed plan or draw: one per entry (its enterprise and recorded
+    inspectors), each linked back to its entry, then merged with other departments' overlapping
+    tasks. Returns (tasks, ids of the tasks that became joint)."""
+    inspectors = Inspector.objects.select_related("user", "department").in_bulk(
+        {i for entry in entries for i in entry.inspector_ids}
+    )
+    tasks = []
+    for entry in entries:
+        task = workflow.task_create(
+            actor=actor,
+            enterprise=entry.enterprise,
+            inspectors=[inspectors[i] for i in entry.inspector_ids if i in inspectors],
+            due_from=period_from,
+            due_to=period_to,
+            source=source,
+            note=note,
+        )
+        type(entry).objects.filter(pk=entry.pk).update(task=task)
+        tasks.append(task)
+    joint_ids = [
+        task.pk for task in tasks if len(task_departments(task_merge_joint(task=task, actor=actor))) > 1
+    ]
+    return tasks, joint_ids

@@ -34,7 +34,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
-from core.models import Inspector
 from planning import draws, eligibility, joint
 from planning.common import (
     MAX_CAPACITY,
@@ -47,7 +46,7 @@ from planning.common import (
     team_size_check,
 )
 from planning.models import PlanEntry, RiskPlan, Status
-from supervision import scoring, workflow
+from supervision import scoring
 from supervision.models import InspectionTask
 
 OPEN = (InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS)
@@ -268,27 +267,14 @@ def plan_confirm(*, plan: RiskPlan, actor) -> RiskPlan:
                 details={"enterprises": sorted(booked)},
             )
         draws.refuse_new_conflicts([(i, e.enterprise_id) for e in entries for i in e.inspector_ids])
-        inspectors = Inspector.objects.select_related("user", "department").in_bulk(
-            {i for entry in entries for i in entry.inspector_ids}
+        tasks, joint_ids = joint.tasks_create_joined(
+            entries=entries,
+            actor=actor,
+            period_from=plan.period_from,
+            period_to=plan.period_to,
+            source=InspectionTask.Source.RISK,
+            note=_("Risk-driven plan #%(id)d") % {"id": plan.pk},
         )
-        tasks = []
-        for entry in entries:
-            task = workflow.task_create(
-                actor=actor,
-                enterprise=entry.enterprise,
-                inspectors=[inspectors[i] for i in entry.inspector_ids if i in inspectors],
-                due_from=plan.period_from,
-                due_to=plan.period_to,
-                source=InspectionTask.Source.RISK,
-                note=_("Risk-driven plan #%(id)d") % {"id": plan.pk},
-            )
-            PlanEntry.objects.filter(pk=entry.pk).update(task=task)
-            tasks.append(task)
-        joint_ids = [
-            task.pk
-            for task in tasks
-            if len(joint.task_departments(joint.task_merge_joint(task=task, actor=actor))) > 1
-        ]
         plan.status, plan.confirmed_at, plan.confirmed_by = Status.CONFIRMED, timezone.now(), actor
         plan.save(update_fields=["status", "confirmed_at", "confirmed_by"])
         audit_record(

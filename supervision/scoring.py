@@ -690,12 +690,11 @@ def upsert_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tup
 def _run(sql: str, params: list, *, fetch: bool = False) -> list[dict] | None:
     """Execute a scoring statement in its own transaction (or the caller's).
 
-    JIT is off for it on PostgreSQL: compiling the score's long expression costs seconds per
-    statement and saves less than that, and LLVM's compiler does not answer cancel requests.
+    PostgreSQL's JIT stays off for it through the connection options (core/settings.py):
+    compiling the score's long expression costs more than it saves, and LLVM's compiler does not
+    answer cancel requests.
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         if not fetch:
             return None
