@@ -760,9 +760,14 @@ def recompute_all(
 
 
 def score_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:
-    """Scores as dictionaries without writing them (back-test, calibration, explanations)."""
+    """Scores as dictionaries without writing them (back-test, calibration, explanations).
+    ``last_inspected_on`` is a local date (SQLite hands raw SQL dates back as text)."""
     sql, params = score_query(policy=policy, as_of=as_of, scope=scope)
-    return _run(sql, params, fetch=True)
+    rows = _run(sql, params, fetch=True)
+    for row in rows:
+        if isinstance(row["last_inspected_on"], str):
+            row["last_inspected_on"] = date.fromisoformat(row["last_inspected_on"])
+    return rows
 
 
 def feature_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:

@@ -1,7 +1,8 @@
 """Risk score factors, credit rating, tiers, the policy rules and the set-based recompute."""
 
 import copy
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -118,8 +119,25 @@ def test_a_dated_fact_counts_once_its_day_has_begun():
     assert str(result["last_inspected_on"]) == str(AS_OF.date())
 
 
+# Just before and after midnight, local (Beijing) and UTC: the day an inspection was made is its
+# local day whatever the hour (it once failed from 00:00 to 08:00 Beijing time).
+AROUND_MIDNIGHT = [
+    datetime(2026, 3, 9, 23, 30, tzinfo=ZoneInfo("Asia/Shanghai")),
+    datetime(2026, 3, 10, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai")),
+    datetime(2026, 3, 9, 23, 30, tzinfo=UTC),
+    datetime(2026, 3, 10, 0, 30, tzinfo=UTC),
+]
+
+
+@pytest.fixture(params=AROUND_MIDNIGHT, ids=lambda moment: moment.strftime("%H:%M%z"))
+def frozen_now(request, time_machine):
+    """The clock stopped at one of AROUND_MIDNIGHT, before any other fixture makes its rows."""
+    time_machine.move_to(request.param, tick=False)
+    return request.param
+
+
 @pytest.mark.django_db
-def test_our_own_findings_count_as_violations(enterprise, team, regulator_user, loop_checklist):
+def test_our_own_findings_count_as_violations(frozen_now, enterprise, team, regulator_user, loop_checklist):
     task = make_task(enterprise=enterprise, team=team, actor=regulator_user)
     from supervision import workflow
 
@@ -129,9 +147,7 @@ def test_our_own_findings_count_as_violations(enterprise, team, regulator_user, 
     later = timezone.now() + timedelta(minutes=1)
     result = score(enterprise, only("violations"), as_of=later)
     assert result["risk_violations"] > 0
-    assert result["last_inspected_on"] == timezone.localdate() or str(result["last_inspected_on"]) == str(
-        timezone.now().date()
-    )
+    assert result["last_inspected_on"] == timezone.localdate(frozen_now)
     assert result["open_orders"] == 1 and result["overdue_orders"] == 0
 
 
