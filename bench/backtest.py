@@ -28,7 +28,7 @@ DAYS = 61
 def _setup() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-backtest-")
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="1",
         VAR_DIR=workdir,
         DATABASE_URL=f"sqlite:///{workdir}/bench.sqlite3",
@@ -44,7 +44,7 @@ def _setup() -> None:
 
 
 def _single(factor: str):
-    from supervision import scoring
+    from supervision.risk import scoring
 
     weights = dict.fromkeys(scoring.FACTORS, 0)
     weights[factor] = 1
@@ -64,9 +64,9 @@ def main() -> None:
     _setup()
 
     from history.lives import lives_import
-    from supervision import scoring
-    from supervision.backtest import backtest
-    from supervision.calibration import policy_calibrate
+    from supervision.risk import scoring
+    from supervision.risk.backtest import backtest
+    from supervision.risk.calibration import policy_calibrate
 
     started = time.perf_counter()
     report = lives_import(directory=args.data)

@@ -73,7 +73,7 @@ def main() -> None:
     }
     ensure_database(name, args.size, args.fresh, env)
     os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "core.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -81,9 +81,9 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from core import demo
     from core.models import IdentityCode
     from core.permissions import enterprises_visible_to
+    from demo import seed as demo
 
     users = get_user_model().objects
     rng = random.Random(7)

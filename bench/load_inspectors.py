@@ -119,7 +119,7 @@ def pg_cluster(port: int) -> tuple[str, str]:
 
 def app_environment(database_url: str, workdir: str) -> dict[str, str]:
     return {
-        "DJANGO_SETTINGS_MODULE": "core.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         # Production-like: no query log, no debug wrappers around every cursor.
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
@@ -252,7 +252,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
     return subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
-            "core.wsgi:application",
+            "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

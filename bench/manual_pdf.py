@@ -25,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="bench-manual-")
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="1",
         VAR_DIR=workdir,
         DATABASE_URL=f"sqlite:///{workdir}/bench.sqlite3",

@@ -55,7 +55,7 @@ def main() -> None:
             "STATIC_MANIFEST": "0",
             "ALLOWED_HOSTS": "testserver",
             "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "core.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )
     sys.path.insert(0, str(ROOT))

@@ -1,4 +1,4 @@
-"""Full score recompute at city size: supervision.scoring.recompute_all against one hand-written SQL
+"""Full score recompute at city size: supervision.risk.scoring.recompute_all against one hand-written SQL
 statement doing the same work, both timed in the same run on the same data.
 
 Seeds SIZE demo enterprises into a PostgreSQL database (kept between runs; --fresh drops it), adds
@@ -94,7 +94,7 @@ JOIN supervision_inspectionanswer a ON a.inspection_id = i.id
 WHERE i.note = 'bench';
 """
 
-# The same computation as supervision.scoring with the default policy (version 1), written by hand.
+# The same computation as supervision.risk.scoring with the default policy (version 1), written by hand.
 # Two CTEs are MATERIALIZED: PostgreSQL otherwise inlines each CTE into the next and copies the
 # whole base-risk expression into every place the later ones use it (the statement then ran for
 # over 7 minutes at 2.5M rows instead of finishing).
@@ -263,14 +263,14 @@ def main() -> None:
     ensure_database(args.database, args.size, args.fresh, env)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
     from django.db import connection
     from django.utils import timezone
 
-    from supervision import scoring
+    from supervision.risk import scoring
 
     started = time.perf_counter()
     with connection.cursor() as cursor:

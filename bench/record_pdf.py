@@ -29,7 +29,7 @@ PHOTOS = 5
 def _setup() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-record-")
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="1",
         VAR_DIR=workdir,
         DATABASE_URL=f"sqlite:///{workdir}/bench.sqlite3",
@@ -189,7 +189,7 @@ def main() -> None:
 
     from core.codes import new_token
     from core.pdf import render_pdf
-    from supervision.documents import document_html
+    from supervision.inspections.documents import document_html
     from supervision.models import Document
 
     inspection, order = _inspection()

@@ -55,7 +55,7 @@ def make_photo(seed: int) -> bytes:
 
 def setup_django(database_url: str, workdir: str) -> None:
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="core.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         # Production-like: no query log, no debug wrappers around every cursor.
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(64),
@@ -106,7 +106,7 @@ def one_run(enterprise, regulator, team, tablets, photos: list[bytes]) -> dict[s
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from supervision import workflow
+    from supervision.inspections import services as workflow
     from tests.supervision.loop_helpers import png_bytes
 
     today = timezone.localdate()

@@ -1,5 +1,5 @@
-"""The project's single NinjaAPI, mounted at /api/v1/: authentication, the
-error format, the OpenAPI document, and the app routers."""
+"""The project's single NinjaAPI, mounted at /api/v1/: authentication, the error format and the
+OpenAPI document. The packages' routers are mounted on it in config/api.py."""
 
 import logging
 
@@ -101,7 +101,7 @@ class _Document(OpenAPISchema):
 def _shorten_names(document: dict) -> None:
     """Each definition takes the shortest tail of its qualified name that no other one ends with:
     ``ErrorOut``, ``InspectionTask.Status``; in full where a module tells them apart:
-    ``supervision.api_loop.ItemOut``."""
+    ``supervision.inspections.api.ItemOut``."""
     schemas = document["components"]["schemas"]
     parts = {qualified: qualified.split("__") for qualified in schemas}  # pydantic writes "." as "__"
     names = {}
@@ -231,13 +231,3 @@ def on_unexpected(request, exc: Exception):
         raise exc
     logger.exception("unhandled API error", exc_info=exc)
     return _error(request, 500, "server_error", _("Something went wrong on our side; it has been logged."))
-
-
-api.add_router("/", "core.api.router")
-api.add_router("/", "checklists.api.router")
-api.add_router("/", "supervision.api.router")
-api.add_router("/", "supervision.api_loop.router")
-api.add_router("/", "supervision.api_scoring.router")
-api.add_router("/", "planning.api.router")
-api.add_router("/", "supervision.api_complaints.router")
-api.add_router("/", "supervision.api_publication.router")

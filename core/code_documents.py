@@ -6,7 +6,7 @@ printed on it, so a renamed enterprise or a changed template gets a fresh PDF
 instead of a stale one.
 
 A batch (a district, or a selection of enterprises) is built in the background by
-``core.tasks.build_code_batch``: pages are rendered ``PAGES_PER_RENDER`` at a time
+``build_code_batch`` (a background task): pages are rendered ``PAGES_PER_RENDER`` at a time
 into temporary files, progress (``done`` of ``total``) is saved after each chunk,
 and the chunks are concatenated into the batch's one PDF at the end (streamed: memory
 does not grow with the number of pages).
@@ -24,6 +24,7 @@ from pathlib import Path
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
+from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -198,9 +199,6 @@ def code_batch_create(
         target=batch,
         data={"layout": layout, "district": district.code if district else None, "count": count},
     )
-    # Imported here: core.tasks imports this module to run the batch.
-    from core.tasks import build_code_batch
-
     transaction.on_commit(lambda: build_code_batch.enqueue(batch.pk))
     return batch
 
@@ -298,3 +296,10 @@ def code_batch_build(*, batch_id: int) -> None:
             status=CodeBatch.Status.FAILED, error=error[:2000], finished_at=timezone.now()
         )
         raise
+
+
+@task()
+def build_code_batch(batch_id: int) -> None:
+    """The background task: render a queued CodeBatch into one PDF; progress and failure are recorded
+    on the batch. Its argument is an id, never a model instance: a queued task outlives the request."""
+    code_batch_build(batch_id=batch_id)

@@ -1,4 +1,9 @@
-"""Who may see and change what. Every view and API handler filters through here.
+"""Who may see and change what: the roles, the enterprise scopes they give, and the rules about the
+ground floor's own rows (enterprises, codes, scans). Every view and API handler filters through here.
+
+A feature's rules about its own rows live in that feature's permissions.py (inspections,
+self_inspection, risk, complaints, publication, planning), built from the scopes here
+(regulator_q, inspector_q, official_scope_q, in_scope); core imports no feature.
 
 Scopes, by role (a user may hold several; they add up):
 - platform admin (superuser): everything;
@@ -79,7 +84,7 @@ def _subtree_q(districts: QuerySet[District] | list[District]) -> Q:
     return q
 
 
-def _regulator_q(regulator: Regulator) -> Q:
+def regulator_q(regulator: Regulator) -> Q:
     q = Q()
     if regulator.department_id:
         q &= Q(scene__in=Scene.objects.filter(departments=regulator.department_id))
@@ -88,7 +93,7 @@ def _regulator_q(regulator: Regulator) -> Q:
     return q
 
 
-def _inspector_q(inspector: Inspector) -> Q:
+def inspector_q(inspector: Inspector) -> Q:
     return Q(district__in=District.objects.filter(_subtree_q(list(inspector.districts.all()))))
 
 
@@ -99,9 +104,9 @@ def enterprise_scope_q(user) -> Q | None:
         return None
     q = Q(pk__in=roles.enterprise_ids)
     if roles.regulator:
-        q |= _regulator_q(roles.regulator)
+        q |= regulator_q(roles.regulator)
     if roles.inspector:
-        q |= _inspector_q(roles.inspector)
+        q |= inspector_q(roles.inspector)
     return q
 
 
@@ -112,7 +117,7 @@ def enterprises_visible_to(user) -> QuerySet[Enterprise]:
     return Enterprise.objects.all() if q is None else Enterprise.objects.filter(q)
 
 
-def _in_scope(q: Q, enterprise: Enterprise) -> bool:
+def in_scope(q: Q, enterprise: Enterprise) -> bool:
     return Enterprise.objects.filter(pk=enterprise.pk).filter(q).exists()
 
 
@@ -123,9 +128,9 @@ def landing_view_for(user, enterprise: Enterprise) -> str:
     sees that shop's business dashboard, not an inspector's entity card.
     """
     roles = roles_of(user)
-    if roles.is_admin or (roles.regulator and _in_scope(_regulator_q(roles.regulator), enterprise)):
+    if roles.is_admin or (roles.regulator and in_scope(regulator_q(roles.regulator), enterprise)):
         return "regulator"
-    if roles.inspector and _in_scope(_inspector_q(roles.inspector), enterprise):
+    if roles.inspector and in_scope(inspector_q(roles.inspector), enterprise):
         return "inspector"
     if enterprise.pk in roles.enterprise_ids:
         return "business"
@@ -146,8 +151,7 @@ def scans_visible_to(user) -> QuerySet[ScanEvent]:
     if not roles.regulator:
         return ScanEvent.objects.none()
     return ScanEvent.objects.filter(
-        Q(enterprise__isnull=True)
-        | Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
+        Q(enterprise__isnull=True) | Q(enterprise__in=Enterprise.objects.filter(regulator_q(roles.regulator)))
     )
 
 
@@ -165,93 +169,21 @@ def is_member(user, enterprise: Enterprise) -> bool:
     return enterprise.pk in roles_of(user).enterprise_ids
 
 
-def self_inspections_visible_to(user):
-    """Members see their enterprise's self-inspections, drafts included; officials with the
-    enterprise in scope see the submitted ones (the entity card shows the latest)."""
-    from supervision.models import SelfInspection
-
-    roles = roles_of(user)
-    own = Q(enterprise_id__in=roles.enterprise_ids)
-    if roles.is_admin:
-        return SelfInspection.objects.filter(own | Q(status=SelfInspection.Status.SUBMITTED))
-    official = Q(pk__in=[])
-    if roles.regulator or roles.inspector:
-        scope = Q(pk__in=[])
-        if roles.regulator:
-            scope |= _regulator_q(roles.regulator)
-        if roles.inspector:
-            scope |= _inspector_q(roles.inspector)
-        official = Q(status=SelfInspection.Status.SUBMITTED, enterprise__in=Enterprise.objects.filter(scope))
-    return SelfInspection.objects.filter(own | official)
-
-
-def self_issues_visible_to(user):
-    """Issues follow the visibility of the self-inspection they came from."""
-    from supervision.models import SelfIdentifiedIssue
-
-    return SelfIdentifiedIssue.objects.filter(answer__self_inspection__in=self_inspections_visible_to(user))
-
-
-def _official_scope_q(roles: Roles) -> Q | None:
+def official_scope_q(roles: Roles) -> Q | None:
     """Enterprises an official (regulator or inspector) has in scope; None for non-officials."""
     if not (roles.regulator or roles.inspector):
         return None
     q = Q(pk__in=[])
     if roles.regulator:
-        q |= _regulator_q(roles.regulator)
+        q |= regulator_q(roles.regulator)
     if roles.inspector:
-        q |= _inspector_q(roles.inspector)
+        q |= inspector_q(roles.inspector)
     return q
-
-
-def tasks_visible_to(user):
-    """Planned visits are not shown to businesses (an announced random inspection is no inspection).
-    Inspectors see the tasks they are assigned to; regulators the tasks in their scope."""
-    from supervision.models import InspectionTask
-
-    roles = roles_of(user)
-    if roles.is_admin:
-        return InspectionTask.objects.all()
-    q = Q(pk__in=[])
-    if roles.inspector:
-        q |= Q(pk__in=InspectionTask.objects.filter(inspectors=roles.inspector).values("pk"))
-    if roles.regulator:
-        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
-    return InspectionTask.objects.filter(q)
-
-
-def inspections_visible_to(user):
-    """Drafts: the assigned inspectors. Submitted records: the business itself and officials in scope."""
-    from supervision.models import Inspection
-
-    roles = roles_of(user)
-    if roles.is_admin:
-        return Inspection.objects.all()
-    q = Q(status=Inspection.Status.SUBMITTED, enterprise_id__in=roles.enterprise_ids)
-    scope = _official_scope_q(roles)
-    if scope is not None:
-        q |= Q(status=Inspection.Status.SUBMITTED, enterprise__in=Enterprise.objects.filter(scope))
-    if roles.inspector:
-        q |= Q(task__inspectors=roles.inspector)
-    return Inspection.objects.filter(pk__in=Inspection.objects.filter(q).values("pk"))
-
-
-def orders_visible_to(user):
-    from supervision.models import RectificationOrder
-
-    roles = roles_of(user)
-    if roles.is_admin:
-        return RectificationOrder.objects.all()
-    q = Q(enterprise_id__in=roles.enterprise_ids)
-    scope = _official_scope_q(roles)
-    if scope is not None:
-        q |= Q(enterprise__in=Enterprise.objects.filter(scope))
-    return RectificationOrder.objects.filter(q)
 
 
 def inspectors_with_jurisdiction(*, enterprise: Enterprise) -> QuerySet[Inspector]:
     """Active inspectors with jurisdiction over the enterprise: one of their districts is the
-    enterprise's district or an ancestor of it (the rule of _inspector_q, read the other way round:
+    enterprise's district or an ancestor of it (the rule of inspector_q, read the other way round:
     the ancestors are the prefixes of the enterprise's district path). Who may be put on a task."""
     path = enterprise.district.path
     prefixes = [path[: index + 1] for index, char in enumerate(path) if char == "/"]
@@ -276,7 +208,7 @@ def can_plan_tasks(user, enterprise: Enterprise) -> bool:
 def can_verify_orders(user, enterprise: Enterprise) -> bool:
     """Verifying a rectification, or sending an inspector back: an inspector with jurisdiction."""
     roles = roles_of(user)
-    return bool(roles.inspector) and _in_scope(_inspector_q(roles.inspector), enterprise)
+    return bool(roles.inspector) and in_scope(inspector_q(roles.inspector), enterprise)
 
 
 def can_escalate_orders(user, enterprise: Enterprise) -> bool:
@@ -333,13 +265,13 @@ def mask_name(name: str) -> str:
 # --- scoring: the ranking, policies, recomputes, credit events ------------------------------------------
 
 
-def _ranking_q(roles: Roles) -> Q | None:
+def ranking_q(roles: Roles) -> Q | None:
     """Enterprises whose scores a user ranks: everything for an admin, the regulator's scope for a
     regulator (never an inspector's or a member's scope: the ranking is a regulator's planning tool)."""
     if roles.is_admin:
         return None
     if roles.regulator:
-        return _regulator_q(roles.regulator)
+        return regulator_q(roles.regulator)
     return Q(pk__in=[])
 
 
@@ -349,19 +281,9 @@ def may_see_ranking(user) -> bool:
     return roles.is_admin or roles.regulator is not None
 
 
-def scores_visible_to(user):
-    """EnterpriseScore rows of the enterprises in the user's ranking scope (none for other roles)."""
-    from supervision.models import EnterpriseScore
-
-    q = _ranking_q(roles_of(user))
-    if q is None:
-        return EnterpriseScore.objects.all()
-    return EnterpriseScore.objects.filter(enterprise__in=Enterprise.objects.filter(q))
-
-
 def ranked_enterprises_visible_to(user) -> QuerySet[Enterprise]:
     """Enterprises whose score breakdown the user may open from the ranking."""
-    q = _ranking_q(roles_of(user))
+    q = ranking_q(roles_of(user))
     return Enterprise.objects.all() if q is None else Enterprise.objects.filter(q)
 
 
@@ -380,8 +302,8 @@ def can_manage_scoring(user) -> bool:
 def can_record_credit_event(user, enterprise: Enterprise) -> bool:
     """Penalties, dishonesty listings, refusals: a regulator with the enterprise in scope, or an admin."""
     roles = roles_of(user)
-    q = _ranking_q(roles)
-    return q is None or (roles.regulator is not None and _in_scope(q, enterprise))
+    q = ranking_q(roles)
+    return q is None or (roles.regulator is not None and in_scope(q, enterprise))
 
 
 def may_see_own_score(user, enterprise: Enterprise) -> bool:
@@ -425,136 +347,9 @@ def plannable_enterprises(user) -> QuerySet[Enterprise]:
     if roles.is_admin:
         return Enterprise.objects.all()
     if roles.regulator:
-        return Enterprise.objects.filter(_regulator_q(roles.regulator))
+        return Enterprise.objects.filter(regulator_q(roles.regulator))
     return Enterprise.objects.none()
-
-
-def _planning_records(model, user):
-    scope = planning_scope(user)
-    if scope is None:
-        return model.objects.none()
-    qs = model.objects.all()
-    if scope.department is not None:
-        qs = qs.filter(department=scope.department)
-    if scope.district is not None:
-        qs = qs.filter(district__path__startswith=scope.district.path)
-    return qs
-
-
-def plans_visible_to(user):
-    from planning.models import RiskPlan
-
-    return _planning_records(RiskPlan, user)
-
-
-def draws_visible_to(user):
-    from planning.models import Draw
-
-    return _planning_records(Draw, user)
-
-
-def conflicts_visible_to(user):
-    """Inspectors see their own declarations; regulators those about enterprises in their scope."""
-    from planning.models import ConflictDeclaration
-
-    roles = roles_of(user)
-    if roles.is_admin:
-        return ConflictDeclaration.objects.all()
-    q = Q(pk__in=[])
-    if roles.inspector:
-        q |= Q(inspector=roles.inspector)
-    if roles.regulator:
-        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
-    return ConflictDeclaration.objects.filter(q)
 
 
 def may_declare_conflicts(user) -> bool:
     return roles_of(user).inspector is not None
-
-
-def inspection_departments_visible(user, inspection) -> set[int] | None:
-    """Whose checklist items of an inspection record a user sees (each department sees the results
-    of its own items): None for every item — admins, regulators without a department, the
-    record's business and its assigned inspectors; a department's regulators and other inspectors
-    see their department's items only."""
-    from supervision.models import InspectionTask
-
-    roles = roles_of(user)
-    if roles.is_admin or inspection.enterprise_id in roles.enterprise_ids:
-        return None
-    if roles.regulator is not None and roles.regulator.department_id is None:
-        return None
-    if (
-        roles.inspector is not None
-        and InspectionTask.inspectors.through.objects.filter(
-            inspectiontask_id=inspection.task_id, inspector_id=roles.inspector.pk
-        ).exists()
-    ):
-        return None
-    departments = set()
-    if roles.regulator is not None:
-        departments.add(roles.regulator.department_id)
-    if roles.inspector is not None:
-        departments.add(roles.inspector.department_id)
-    return departments
-
-
-# --- co-governance: complaints; 一公开: objections to published results ------------------------------
-
-
-def complaints_triageable_by(user):
-    """Complaints a user triages (dismiss, merge, task) and whose reporter's contact they read:
-    those about enterprises a regulator has in scope (the rule of can_plan_tasks); all for an admin."""
-    from core.models import Complaint
-
-    return Complaint.objects.filter(enterprise__in=plannable_enterprises(user))
-
-
-def complaints_visible_to(user):
-    """Regulators see the complaints they triage; inspectors the complaints their own tasks check
-    (what to look for, the contact masked). Businesses never see complaints about themselves."""
-    from core.models import Complaint
-    from supervision.models import InspectionTask
-
-    roles = roles_of(user)
-    if roles.is_admin:
-        return Complaint.objects.all()
-    q = Q(pk__in=[])
-    if roles.regulator:
-        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
-    if roles.inspector:
-        q |= Q(
-            pk__in=InspectionTask.objects.filter(inspectors=roles.inspector, complaint__isnull=False).values(
-                "complaint_id"
-            )
-        )
-    return Complaint.objects.filter(q)
-
-
-def may_see_complaints(user) -> bool:
-    """The complaint pages: officials (each sees what complaints_visible_to gives them)."""
-    roles = roles_of(user)
-    return roles.is_admin or roles.regulator is not None or roles.inspector is not None
-
-
-def can_triage_complaint(user, complaint) -> bool:
-    return can_plan_tasks(user, complaint.enterprise)
-
-
-def objections_visible_to(user):
-    """Objections to published results: the objecting business's members, regulators in scope."""
-    from supervision.models import Objection
-
-    roles = roles_of(user)
-    if roles.is_admin:
-        return Objection.objects.all()
-    q = Q(enterprise_id__in=roles.enterprise_ids)
-    if roles.regulator:
-        q |= Q(enterprise__in=Enterprise.objects.filter(_regulator_q(roles.regulator)))
-    return Objection.objects.filter(q)
-
-
-def can_decide_objection(user, enterprise: Enterprise) -> bool:
-    """Upholding or rejecting a business's objection: a regulator with the enterprise in scope, or
-    an admin."""
-    return landing_view_for(user, enterprise) == "regulator"

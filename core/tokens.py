@@ -27,7 +27,7 @@ def _digest(token: str) -> str:
 
 
 def locked_out_error() -> DomainError:
-    """What a sign-in refused by the login lock-out (AXES_* in core.settings) is told, page or API."""
+    """What a sign-in refused by the login lock-out (AXES_* in config.settings) is told, page or API."""
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
     minutes = max(1, seconds // 60)
     message = ngettext(

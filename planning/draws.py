@@ -65,8 +65,8 @@ from planning.common import (
     team_size_check,
 )
 from planning.models import Draw, DrawEntry, Status
-from supervision import scoring
 from supervision.models import InspectionTask
+from supervision.risk import scoring
 
 ALGORITHM = "draw-v1"
 TIERS = (1, 2, 3, 4)

@@ -10,7 +10,7 @@ planned tasks for the same enterprise whose due windows overlap, into ONE joint 
 - its due window is the intersection of the merged windows: every department's deadline holds.
   Candidates are taken earliest deadline first while the intersection stays non-empty; one that
   would empty it stays a visit of its own;
-- the other tasks are cancelled through supervision.workflow.task_cancel, with a reason naming
+- the other tasks are cancelled through supervision.inspections.services.task_cancel, with a reason naming
   the joint task (audited there), and the merge itself is audited as ``task.join``.
 
 Only planned tasks with a window still open are merged, and never a complaint's task or a
@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.models import Inspector
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import InspectionTask
 
 

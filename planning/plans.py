@@ -46,8 +46,8 @@ from planning.common import (
     team_size_check,
 )
 from planning.models import PlanEntry, RiskPlan, Status
-from supervision import scoring
 from supervision.models import InspectionTask
+from supervision.risk import scoring
 
 OPEN = (InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS)
 BATCH = 1000

@@ -10,15 +10,16 @@ from core import permissions
 from core.models import Department, District, Scene
 from planning.common import refuse
 from planning.models import ConflictDeclaration, Draw, PlanEntry, RiskPlan
+from planning.permissions import conflicts_visible_to, draws_visible_to, plans_visible_to
 from supervision.models import InspectionTask
 
 
 def plans_in_scope(*, user) -> QuerySet[RiskPlan]:
-    return permissions.plans_visible_to(user).select_related("department", "district", "created_by")
+    return plans_visible_to(user).select_related("department", "district", "created_by")
 
 
 def draws_in_scope(*, user) -> QuerySet[Draw]:
-    return permissions.draws_visible_to(user).select_related("department", "district", "scene", "created_by")
+    return draws_visible_to(user).select_related("department", "district", "scene", "created_by")
 
 
 def plan_entries(*, plan: RiskPlan, scheduled: bool) -> QuerySet[PlanEntry]:
@@ -31,7 +32,7 @@ def plan_entries(*, plan: RiskPlan, scheduled: bool) -> QuerySet[PlanEntry]:
 
 def conflicts_in_scope(*, user) -> QuerySet[ConflictDeclaration]:
     return (
-        permissions.conflicts_visible_to(user)
+        conflicts_visible_to(user)
         .select_related("inspector__user", "inspector__department", "enterprise")
         .order_by("-declared_at", "-pk")
     )

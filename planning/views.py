@@ -25,7 +25,7 @@ from core.pagination import Page
 from planning import conflicts, draws, plans, selectors
 from planning.common import PlanningError, area_resolve, refuse, scene_resolve
 from planning.models import PlanEntry
-from supervision import scoring
+from supervision.risk import scoring
 
 PAGE_SIZE = 50
 

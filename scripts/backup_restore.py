@@ -3,7 +3,7 @@
     scripts/backup DEST_DIR                 # .venv/bin/python scripts/backup_restore.py backup DEST_DIR
     scripts/restore BACKUP_DIR [--force]    # .venv/bin/python scripts/backup_restore.py restore BACKUP_DIR
 
-Both read the app's own environment through core.settings (DATABASE_URL, MEDIA_ROOT,
+Both read the app's own environment through config.settings (DATABASE_URL, MEDIA_ROOT,
 MEDIA_STORAGE, ...), so they copy exactly what the app uses. A backup directory holds:
 
     database.dump     PostgreSQL: `pg_dump -Fc`, one consistent snapshot taken while the app runs
@@ -45,9 +45,9 @@ def log(message: str) -> None:
 
 
 def django_settings():
-    """core.settings, as the app reads it from the environment."""
+    """config.settings, as the app reads it from the environment."""
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.conf import settings
 

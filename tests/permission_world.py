@@ -31,9 +31,8 @@ from django.utils import timezone
 
 from core import codes
 from core.models import ApiToken, CodeBatch, Complaint, Department, District
-from supervision import self_inspection as self_service
-from supervision import workflow
-from supervision.documents import document_for
+from supervision.inspections import services as workflow
+from supervision.inspections.documents import document_for
 from supervision.models import (
     Document,
     Inspection,
@@ -41,6 +40,7 @@ from supervision.models import (
     Result,
     SelfIdentifiedIssue,
 )
+from supervision.self_inspection import services as self_service
 from tests.checklists.helpers import make_checklist, make_manual
 from tests.factories import (
     EnterpriseFactory,
@@ -206,8 +206,8 @@ def _self_inspections(world: World, which: str, member) -> None:
 
 
 def _scoring(world: World, admin) -> None:
-    from supervision import scoring
     from supervision.models import BacktestRun, ScoreRun
+    from supervision.risk import scoring
     from tests.supervision.ranking_helpers import make_score
 
     world.policy = scoring.current_policy()

@@ -37,7 +37,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from core.api_root import api
+from config.api import api
 from tests.permission_world import OBJECTS, ROLES, World, build_world, stub_pdf
 from tests.supervision.loop_helpers import fake_jpeg, jpeg, png_bytes
 
@@ -1014,7 +1014,7 @@ ROWS = [
         body=lambda w, o: {"reason": "ignored"},
     ),
     api_row("GET", "orders/{order_id}/notice.pdf", scoped("enterprise", 200, anonymous=401), params=order_id),
-    # --- risk ranking and scoring (supervision/views_ranking.py, api_scoring.py) ---------------------
+    # --- risk ranking and scoring (supervision/risk/views/ranking.py, api_scoring.py) ---------------------
     # Regulators and the admin rank (others: 404 on pages, 403 in the API); both regulators of the
     # world are district regulators, so only the admin changes the city's policy or recomputes.
     Row("GET", "ranking:list", flat(200, anonymous=LOGIN, denied=NOT_REGULATORS)),
@@ -1087,7 +1087,7 @@ ROWS = [
         flat(200, anonymous=401, denied=NOT_REGULATORS, denial=403),
         params=lambda w, o: {"run_id": score_run(w, o)["pk"]},
     ),
-    # --- back-test and calibration (supervision/views_backtest.py) ------------------------------------
+    # --- back-test and calibration (supervision/risk/views/backtest.py) ------------------------------------
     # Whoever manages scoring (here only the admin: both regulators are district regulators); every
     # other signed-in user 403.
     Row("GET", "backtest:index", flat(403, anonymous=LOGIN, admin=200)),
@@ -1213,7 +1213,7 @@ ROWS = [
         flat(200, anonymous=401, denied=NOT_REGULATORS, denial=403),
         query=lambda w, o: {"period_from": str(timezone.localdate()), "period_to": str(timezone.localdate())},
     ),
-    # --- complaints: the desk and triage (supervision/views_complaints.py, api_complaints.py) ----------
+    # --- complaints: the desk and triage (supervision/complaints/views.py, api_complaints.py) ----------
     # Officials reach the list (each sees their own complaints in it); a complaint exists only for
     # those who see it. The world's complaints are new: a harmless body is refused after the gate.
     Row("GET", "complaints:list", flat(200, anonymous=LOGIN, denied={"outsider", "business"})),
@@ -1270,7 +1270,7 @@ ROWS = [
         params=complaint_id,
         body=past_window,
     ),
-    # --- 一公开: published results and objections (supervision/views_public.py, api_publication.py) -----
+    # --- 一公开: published results and objections (supervision/publication/) --
     # The world's inspections were just submitted, so not yet published: a member's objection is
     # refused (409) after the gate, and a regulator in scope finds no objection to decide (409).
     Row("GET", "publication:list", flat(200, anonymous=200), note="public, no sign-in"),
@@ -1339,7 +1339,7 @@ def _media_root(settings, world_media):
 
 @pytest.fixture(autouse=True)
 def _stub_pdfs(monkeypatch):
-    for module in ("supervision.documents", "checklists.documents", "core.code_documents"):
+    for module in ("supervision.inspections.documents", "checklists.documents", "core.code_documents"):
         monkeypatch.setattr(f"{module}.render_pdf", stub_pdf)
 
 
@@ -1351,7 +1351,7 @@ def world(django_db_setup, django_db_blocker, world_media):
             override_settings(
                 MEDIA_ROOT=world_media, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
             ),
-            mock.patch("supervision.documents.render_pdf", stub_pdf),
+            mock.patch("supervision.inspections.documents.render_pdf", stub_pdf),
         ):
             built = build_world()
             # One session per role, signed in once: each test only sends its cookie.

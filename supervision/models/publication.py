@@ -1,6 +1,6 @@
 """一公开: a business's objection to a published inspection result, and the correction it may bring.
 
-Every transition lives in supervision/publication.py. The inspection record itself never changes
+Every transition lives in supervision/publication/services.py. The inspection record itself never changes
 (it is hash-chained); an upheld objection publishes a correction next to it instead.
 """
 

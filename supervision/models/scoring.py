@@ -1,6 +1,6 @@
 """Risk, credit and tier: the policy that weighs the factors, the scores it produces, credit events.
 
-The scores of all enterprises are recomputed set-based in the database (supervision/scoring.py);
+The scores of all enterprises are recomputed set-based in the database (supervision/risk/scoring.py);
 one row per enterprise holds its risk score with each factor's contribution, its credit rating
 with the events behind it, and the tier the policy's matrix gives for the two.
 """
@@ -22,10 +22,10 @@ class ScoringPolicy(models.Model):
     """
 
     version = models.PositiveIntegerField(_("version"), unique=True)
-    # factor -> weight (>= 0, not all zero); the factor names are supervision.scoring.FACTORS.
+    # factor -> weight (>= 0, not all zero); the factor names are supervision.risk.scoring.FACTORS.
     weights = models.JSONField(_("weights"))
     # Decay, severities, saturations, thresholds, credit rules, tiers and the matrix:
-    # validated by supervision.scoring.validate_policy.
+    # validated by supervision.risk.scoring.validate_policy.
     params = models.JSONField(_("parameters"))
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_by = models.ForeignKey(
@@ -102,7 +102,7 @@ class EnterpriseScore(models.Model):
     """An enterprise's RiskScore, CreditRating and Tier from one recompute, with their reasons.
 
     Each ``risk_*`` column is one factor's contribution in points; they add up to ``risk``.
-    Written only by supervision.scoring (one set-based statement per chunk of enterprises).
+    Written only by supervision.risk.scoring (one set-based statement per chunk of enterprises).
     """
 
     enterprise = models.OneToOneField(
@@ -144,7 +144,7 @@ class EnterpriseScore(models.Model):
         indexes = [
             models.Index(fields=["-risk", "enterprise"], name="score_ranking_risk"),
             models.Index(fields=["-tier", "-risk", "enterprise"], name="score_ranking_tier"),
-            # Ranking by credit and by overdue orders (supervision.ranking.ranking): the few rows
+            # Ranking by credit and by overdue orders (supervision.risk.selectors.ranking): the few rows
             # that are not A / that have overdue orders come first, from these small partial
             # indexes; the rest follow in risk order. Rows outside the condition cost no index write.
             models.Index(

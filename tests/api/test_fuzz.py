@@ -123,7 +123,7 @@ def _in_process_requests():
 
 
 def _load_schema():
-    from core.wsgi import application
+    from config.wsgi import application
 
     # Collection time: pytest-django has not yet added its test host, and no database is needed.
     with override_settings(ALLOWED_HOSTS=["localhost"]):

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from core import code_documents, codes
 from core.models import ApiToken, District, Scene
-from supervision import self_inspection as self_inspection_service
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import Inspection, RectificationOrder, Result
+from supervision.self_inspection import services as self_inspection_service
 from tests.checklists.helpers import make_checklist, make_manual
 from tests.factories import EnterpriseFactory, MembershipFactory, RegulatorFactory, UserFactory
 from tests.supervision.loop_helpers import FAILING, jpeg, make_ready, make_task, make_team, submit

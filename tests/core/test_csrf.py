@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.codes import code_issue
 from core.models import IdentityCode
-from supervision.documents import document_for
+from supervision.inspections.documents import document_for
 from supervision.models import Document
 from tests.factories import PASSWORD
 
@@ -179,7 +179,7 @@ def _exempt_post_view(request, uscc):
 # The project's URLconf plus one planted view (test_the_check_catches_a_csrf_exempt_post_view).
 urlpatterns = [
     path("planted/<str:uscc>/do", _exempt_post_view, name="planted"),
-    path("", include("core.urls")),
+    path("", include("config.urls")),
 ]
 
 
@@ -196,7 +196,7 @@ def test_the_check_catches_a_csrf_exempt_post_view(settings, admin_user, world):
 
 def api_mutations():
     """(method, path template, parameters, secured) of every API operation that changes something."""
-    from core.api_root import api
+    from config.api import api
 
     schema = api.get_openapi_schema()
     for path_template, operations in schema["paths"].items():

@@ -63,7 +63,7 @@ def test_landing_permission_table(people, targets, role, which):
     code = targets[which]
     page = client.get(reverse("landing", args=[code.token]))
     assert page.status_code == 200
-    assert f"core/landing/{VIEWS[(role, which)]}.html" in [t.name for t in page.templates]
+    assert f"landing/{VIEWS[(role, which)]}.html" in [t.name for t in page.templates]
     api = client.get(f"/api/v1/scan/{code.token}")
     assert api.status_code == 200
     body = api.json()
@@ -226,7 +226,7 @@ def test_the_report_form_needs_csrf(targets):
 
 
 def test_the_entity_card_shows_the_latest_submitted_self_inspection(people, targets):
-    from supervision import self_inspection as si
+    from supervision.self_inspection import services as si
     from tests.checklists.helpers import make_checklist
 
     checklist = make_checklist(items=2)

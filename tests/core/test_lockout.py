@@ -1,4 +1,4 @@
-"""Login lock-out (django-axes, AXES_* in core.settings): five wrong passwords for one username
+"""Login lock-out (django-axes, AXES_* in config.settings): five wrong passwords for one username
 from one client address lock that pair out for fifteen minutes, on the web sign-in, the admin's
 and the API's token endpoint alike.
 

@@ -21,10 +21,11 @@ from django.test import Client
 from django.utils.html import escape
 from pypdf import PdfReader
 
-from core import codes, demo
+from core import codes
 from core.code_documents import code_pdf
-from supervision import workflow
-from supervision.documents import document_for
+from demo import seed as demo
+from supervision.inspections import services as workflow
+from supervision.inspections.documents import document_for
 from supervision.models import Document, Result
 from tests.core.test_settings import PRODUCTION, run_manage
 from tests.factories import PASSWORD, UserFactory
@@ -370,7 +371,7 @@ def test_the_entity_card_shows_hostile_fields_as_text(hostile, inspector_user):
     client = Client()
     client.force_login(inspector_user)
     response = client.get(f"/c/{hostile.token}")
-    assert "core/landing/inspector.html" in [t.name for t in response.templates]
+    assert "landing/inspector.html" in [t.name for t in response.templates]
     assert_escaped(response.content.decode())
 
 

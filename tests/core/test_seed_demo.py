@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from core import demo, uscc
+from core import uscc
 from core.audit import verify_chain
 from core.models import (
     AuditEvent,
@@ -21,6 +21,7 @@ from core.models import (
     Scene,
 )
 from core.permissions import enterprises_visible_to
+from demo import seed as demo
 from supervision.models import InspectionTask
 from tests.factories import EnterpriseFactory
 

@@ -19,7 +19,7 @@ def test_sign_in_lands_on_the_role_home(client, inspector_user):
         reverse("login"), {"username": inspector_user.username, "password": PASSWORD}, follow=True
     )
     assert response.status_code == 200
-    assert response.templates[0].name == "core/home_inspector.html"
+    assert response.templates[0].name == "landing/home_inspector.html"
 
 
 def test_a_wrong_password_is_refused_with_a_message(client, inspector_user):
@@ -32,11 +32,11 @@ def test_a_wrong_password_is_refused_with_a_message(client, inspector_user):
 @pytest.mark.parametrize(
     ("role", "template"),
     [
-        ("business_user", "core/home_business.html"),
-        ("inspector_user", "core/home_inspector.html"),
-        ("regulator_user", "core/home_regulator.html"),
-        ("admin_user", "core/home_admin.html"),
-        ("outsider", "core/home_public.html"),
+        ("business_user", "landing/home_business.html"),
+        ("inspector_user", "landing/home_inspector.html"),
+        ("regulator_user", "landing/home_regulator.html"),
+        ("admin_user", "landing/home_admin.html"),
+        ("outsider", "landing/home_public.html"),
     ],
 )
 def test_each_role_has_its_home(client, request, role, template):

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 
 from checklists.models import ChecklistItem
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionAnswer, RectificationOrder, Signature
 from tests.checklists.helpers import make_checklist
 from tests.factories import PASSWORD, InspectorFactory

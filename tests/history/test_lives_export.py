@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from history.models import HistoricalFinding, HistoricalInspection
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import InspectionTask, Result
 from tests.factories import EnterpriseFactory
 from tests.supervision.loop_helpers import make_ready, make_task, submit

@@ -25,7 +25,7 @@ SEED = """
 import io, json
 from PIL import Image
 from core.audit import audit_record
-from core.demo import business_enterprise, demo_seed
+from demo.seed import business_enterprise, demo_seed
 from core.models import AuditEvent, IdentityCode
 from core.photos import photo_ingest
 from core.qr import code_png

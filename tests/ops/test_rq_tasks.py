@@ -16,7 +16,7 @@ import pytest
 import redis
 from django.tasks import TaskResultStatus
 
-import core.tasks
+import core.code_documents
 from core.code_documents import code_batch_create
 from core.models import CodeBatch, District, Enterprise
 from tests.factories import EnterpriseFactory, RegulatorFactory, make_uscc
@@ -38,9 +38,11 @@ def rq_queue(settings, monkeypatch):
     # "default" too: the backend reads every result through the "default" queue's connection.
     settings.RQ_QUEUES = {"default": {"URL": REDIS_URL}, name: {"URL": REDIS_URL}}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [name]}}
-    # The project's task as code_batch_create enqueues it (it imports core.tasks at call time),
+    # The project's task as code_batch_create enqueues it (it looks the task up at call time),
     # on this test's queue instead of "default". Must come after TASKS: using() validates there.
-    monkeypatch.setattr(core.tasks, "build_code_batch", core.tasks.build_code_batch.using(queue_name=name))
+    monkeypatch.setattr(
+        core.code_documents, "build_code_batch", core.code_documents.build_code_batch.using(queue_name=name)
+    )
     job_ids: list[str] = []
     yield name, job_ids
     for pattern in (f"*{name}*", *(f"*{job_id}*" for job_id in job_ids)):
@@ -85,13 +87,13 @@ def test_a_code_batch_runs_in_an_rq_worker_and_its_result_comes_back_through_red
     batch, job_id = enqueue_batch(regulator, django_capture_on_commit_callbacks, job_ids, queue_name)
 
     # Queued in Redis, not run inline.
-    assert core.tasks.build_code_batch.get_result(job_id).status == TaskResultStatus.READY
+    assert core.code_documents.build_code_batch.get_result(job_id).status == TaskResultStatus.READY
     batch.refresh_from_db()
     assert batch.status == CodeBatch.Status.QUEUED
 
     worker_name = run_worker(queue_name)
 
-    result = core.tasks.build_code_batch.get_result(job_id)
+    result = core.code_documents.build_code_batch.get_result(job_id)
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.worker_ids == [worker_name]
     assert result.args == [batch.pk]
@@ -113,7 +115,7 @@ def test_a_failing_task_comes_back_failed_with_its_error(
 
     run_worker(queue_name)
 
-    result = core.tasks.build_code_batch.get_result(job_id)
+    result = core.code_documents.build_code_batch.get_result(job_id)
     assert result.status == TaskResultStatus.FAILED
     assert [error.exception_class_path for error in result.errors] == ["core.errors.DomainError"]
     assert "There is no enterprise to print codes for." in result.errors[0].traceback

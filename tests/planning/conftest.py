@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.models import Department, District, Enterprise, Inspector
 from planning.common import Area
 from supervision.models import EnterpriseScore, Inspection, InspectionTask
-from supervision.scoring import current_policy
+from supervision.risk.scoring import current_policy
 from tests.factories import EnterpriseFactory, InspectorFactory, RegulatorFactory, UserFactory
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -11,7 +11,7 @@ from django.urls import reverse
 from core.models import AuditEvent, Complaint
 from planning import draws, plans
 from planning.joint import task_merge_joint
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionTask
 from tests.checklists.helpers import make_checklist
 from tests.factories import MembershipFactory, RegulatorFactory

@@ -7,8 +7,8 @@ from PIL import Image
 from checklists.models import Checklist, ChecklistItem, Manual, ManualChapter, ManualClause
 from checklists.publishing import checklist_publish, manual_publish, next_version
 from core.models import Department, Scene
-from supervision import self_inspection as service
 from supervision.models import Result
+from supervision.self_inspection import services as service
 from tests.factories import UserFactory
 
 # The catering scene's content in these tests: two departments, four items, one of which applies

@@ -22,7 +22,7 @@ from django.utils import timezone
 from PIL import Image
 
 from core.models import Enterprise, Inspector
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionTask, RectificationOrder, Result, Signature
 from tests.checklists.helpers import make_checklist
 from tests.factories import InspectorFactory, UserFactory

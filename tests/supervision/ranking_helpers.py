@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 
 from core.models import Department, District, Enterprise, Scene
-from supervision import scoring
 from supervision.models import EnterpriseScore
+from supervision.risk import scoring
 from tests.factories import EnterpriseFactory, RegulatorFactory
 
 

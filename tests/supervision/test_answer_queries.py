@@ -14,7 +14,7 @@ RELEASE around the write (2 queries a production request does not make):
 import pytest
 from django.test import Client
 
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import InspectionAnswer, Result
 from tests.factories import PASSWORD
 from tests.supervision.loop_helpers import items_of, jpeg, make_ready, make_team, submit

@@ -15,8 +15,9 @@ from django.utils import timezone
 from core.models import Complaint
 from history.lives import lives_import
 from history.models import HistoricalFinding, HistoricalInspection
-from supervision import scoring
-from supervision.backtest import (
+from supervision.models import BacktestRun, Result, ScoringPolicy
+from supervision.risk import scoring
+from supervision.risk.backtest import (
     METRICS,
     BacktestError,
     average_ranks,
@@ -25,7 +26,6 @@ from supervision.backtest import (
     risk_of,
     roc_auc,
 )
-from supervision.models import BacktestRun, Result, ScoringPolicy
 from tests.factories import EnterpriseFactory
 from tests.supervision.loop_helpers import make_ready, make_task, submit
 
@@ -180,7 +180,7 @@ def test_our_own_inspections_count_by_their_local_date(time_machine, team, regul
     # 00:30 in Beijing on the first day is still the day before in UTC: it counts as day 0.
     time_machine.move_to(timezone.make_aware(datetime(2015, 9, 1, 0, 30)), tick=False)
     task = make_task(enterprise=shop, team=team, actor=regulator_user)
-    from supervision import workflow
+    from supervision.inspections import services as workflow
 
     inspection = workflow.inspection_start(task=task, actor=team[0].user)
     make_ready(inspection, team[0].user, team, {"mar-3": Result.NON_COMPLIANT})

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from core.models import District
 from history.models import HistoricalFinding, HistoricalInspection
-from supervision import scoring
 from supervision.models import BacktestRun, ScoringPolicy
+from supervision.risk import scoring
 from tests.factories import EnterpriseFactory, RegulatorFactory
 
 pytestmark = pytest.mark.django_db

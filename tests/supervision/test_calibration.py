@@ -10,8 +10,9 @@ from django.core.management import CommandError, call_command
 
 from core.models import AuditEvent
 from history.models import HistoricalFinding, HistoricalInspection
-from supervision import scoring
-from supervision.calibration import (
+from supervision.models import ScoringPolicy
+from supervision.risk import scoring
+from supervision.risk.calibration import (
     CalibrationError,
     cut_dates,
     logistic_fit,
@@ -19,7 +20,6 @@ from supervision.calibration import (
     policy_calibrate,
     weights_from_fit,
 )
-from supervision.models import ScoringPolicy
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db

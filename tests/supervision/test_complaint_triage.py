@@ -8,12 +8,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from core.complaints import contact_masked
 from core.models import AuditEvent, Complaint, District
-from supervision import complaints_triage as triage
-from supervision import workflow
+from supervision.complaints import services as triage
+from supervision.complaints.intake import contact_masked
+from supervision.inspections import services as workflow
 from supervision.models import EnterpriseScore, Inspection, InspectionTask
-from supervision.scoring import recompute_enterprise
+from supervision.risk.scoring import recompute_enterprise
 from tests.factories import EnterpriseFactory, MembershipFactory, RegulatorFactory
 from tests.supervision.loop_helpers import FAILING, make_ready, make_team, submit
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import AuditEvent, Complaint, District
-from supervision import complaints_triage as triage
+from supervision.complaints import services as triage
 from supervision.models import InspectionTask
 from tests.factories import EnterpriseFactory, MembershipFactory, RegulatorFactory
 from tests.supervision.loop_helpers import make_team

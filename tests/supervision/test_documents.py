@@ -27,8 +27,8 @@ from core import views as core_views
 from core.errors import DomainError
 from core.models import AuditEvent
 from core.photos import photo_ingest
-from supervision import documents, verify_urls
-from supervision.documents import document_for, verify_url
+from supervision.inspections import documents, verify_urls
+from supervision.inspections.documents import document_for, verify_url
 from supervision.models import (
     Document,
     Finding,
@@ -48,7 +48,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("supervision.verify_urls")),
+    path("", include("supervision.inspections.verify_urls")),
 ]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]

@@ -319,7 +319,9 @@ CASES = [pytest.param(operation, who, id=f"{operation}-{who}") for operation in 
 @pytest.fixture
 def fast_pdf(monkeypatch):
     """The table asks who may have the record, not how it looks: skip the second of rendering."""
-    monkeypatch.setattr("supervision.documents.render_pdf", lambda html: b"%PDF-1.7\n%stub\n%%EOF\n")
+    monkeypatch.setattr(
+        "supervision.inspections.documents.render_pdf", lambda html: b"%PDF-1.7\n%stub\n%%EOF\n"
+    )
 
 
 def _state(request, name: str) -> dict:

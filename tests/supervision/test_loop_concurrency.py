@@ -17,7 +17,7 @@ from core import reference
 from core.audit import verify_chain
 from core.errors import DomainError
 from core.models import AuditEvent, Department, District, Scene
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import Finding, Inspection, InspectionTask, RectificationOrder
 
 pytest_plugins = ["tests.supervision.loop_helpers"]

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEvent, Department, District
-from supervision import monitor
 from supervision.models import Evaluation, Inspection, InspectionTask, RectificationOrder
+from supervision.monitor import selectors as monitor
 from tests.factories import EnterpriseFactory, InspectorFactory, RegulatorFactory, UserFactory
 
 TZ = ZoneInfo("Asia/Shanghai")

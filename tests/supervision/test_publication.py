@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from core import codes
 from core.models import AuditEvent, District
-from supervision import publication, workflow
+from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionTask, Objection
+from supervision.publication import services as publication
 from tests.factories import EnterpriseFactory, InspectorFactory, MembershipFactory, RegulatorFactory
 from tests.supervision.loop_helpers import FAILING, make_ready, make_task, make_team, submit
 from tests.supervision.ranking_helpers import make_score

@@ -16,8 +16,10 @@ from openpyxl import load_workbook
 from core.codes import code_issue
 from core.models import AuditEvent, Complaint, District
 from history.models import HistoricalFinding, HistoricalInspection
-from supervision import ranking, scoring, views_ranking
 from supervision.models import CreditEvent, EnterpriseScore
+from supervision.risk import scoring
+from supervision.risk import selectors as ranking
+from supervision.risk.views import ranking as views_ranking
 from tests.factories import EnterpriseFactory
 from tests.supervision.ranking_helpers import make_score
 

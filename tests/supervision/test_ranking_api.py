@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from core.models import AuditEvent
-from supervision import scoring
 from supervision.models import ScoreRun, ScoringPolicy
+from supervision.risk import scoring
 from tests.factories import EnterpriseFactory
 
 pytest_plugins = ["tests.supervision.ranking_helpers"]

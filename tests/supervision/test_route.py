@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from supervision import route
+from supervision.inspections import route
 from tests.factories import EnterpriseFactory
 from tests.supervision.loop_helpers import make_task
 

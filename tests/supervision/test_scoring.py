@@ -11,7 +11,6 @@ from django.utils import timezone
 from core.audit import verify_chain
 from core.models import AuditEvent, Complaint, Enterprise
 from history.models import HistoricalFinding, HistoricalInspection
-from supervision import scoring
 from supervision.models import (
     CreditEvent,
     EnterpriseScore,
@@ -21,6 +20,7 @@ from supervision.models import (
     SelfInspection,
     SelfInspectionAnswer,
 )
+from supervision.risk import scoring
 from tests.factories import EnterpriseFactory, MembershipFactory, UserFactory
 from tests.supervision.loop_helpers import jpeg, make_ready, make_task, submit
 
@@ -139,7 +139,7 @@ def frozen_now(request, time_machine):
 @pytest.mark.django_db
 def test_our_own_findings_count_as_violations(frozen_now, enterprise, team, regulator_user, loop_checklist):
     task = make_task(enterprise=enterprise, team=team, actor=regulator_user)
-    from supervision import workflow
+    from supervision.inspections import services as workflow
 
     inspection = workflow.inspection_start(task=task, actor=team[0].user)
     make_ready(inspection, team[0].user, team, {"mar-3": Result.NON_COMPLIANT})
@@ -153,7 +153,7 @@ def test_our_own_findings_count_as_violations(frozen_now, enterprise, team, regu
 
 @pytest.mark.django_db
 def test_overdue_orders_weigh_more_than_open_ones(enterprise, team, regulator_user, loop_checklist):
-    from supervision import workflow
+    from supervision.inspections import services as workflow
 
     task = make_task(enterprise=enterprise, team=team, actor=regulator_user)
     inspection = workflow.inspection_start(task=task, actor=team[0].user)
@@ -217,7 +217,7 @@ def test_self_inspection_missing_and_non_compliant_share(loop_checklist):
 def test_findings_on_items_declared_compliant_are_a_discrepancy(
     enterprise, team, regulator_user, loop_checklist
 ):
-    from supervision import workflow
+    from supervision.inspections import services as workflow
 
     _self_inspection(
         enterprise, loop_checklist, timezone.now() - timedelta(days=5), {"mar-1": Result.NON_COMPLIANT}
@@ -478,7 +478,7 @@ def test_recomputing_again_changes_nothing():
 def test_a_submitted_inspection_rescores_its_enterprise_after_commit(
     enterprise, team, regulator_user, loop_checklist, django_capture_on_commit_callbacks
 ):
-    from supervision import workflow
+    from supervision.inspections import services as workflow
 
     task = make_task(enterprise=enterprise, team=team, actor=regulator_user)
     inspection = workflow.inspection_start(task=task, actor=team[0].user)
@@ -494,7 +494,7 @@ def test_a_submitted_inspection_rescores_its_enterprise_after_commit(
 def test_closing_an_order_rescores_its_enterprise(
     submitted_inspection, lead, django_capture_on_commit_callbacks
 ):
-    from supervision import workflow
+    from supervision.inspections import services as workflow
 
     order = submitted_inspection.order
     owner = MembershipFactory(enterprise=order.enterprise).user

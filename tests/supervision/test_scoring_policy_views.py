@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEvent, District
-from supervision import rescoring, scoring
 from supervision.models import EnterpriseScore, ScoreRun, ScoringPolicy
+from supervision.risk import scoring
+from supervision.risk import services as rescoring
 from tests.factories import EnterpriseFactory, RegulatorFactory
 
 pytest_plugins = ["tests.supervision.ranking_helpers"]

@@ -1,4 +1,4 @@
-"""The self-inspection workflow (supervision.self_inspection): every transition and every refusal."""
+"""The self-inspection workflow (supervision.self_inspection.services): every transition and every refusal."""
 
 import hashlib
 import json
@@ -10,8 +10,8 @@ from core.audit import verify_chain
 from core.errors import DomainError
 from core.models import AuditEvent, Photo
 from core.photos import PhotoError
-from supervision import self_inspection as service
 from supervision.models import Result, SelfIdentifiedIssue, SelfInspection, SelfInspectionAnswer
+from supervision.self_inspection import services as service
 from tests.factories import MembershipFactory
 from tests.supervision.conftest import (
     FIRE_ITEMS,

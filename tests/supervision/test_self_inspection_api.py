@@ -7,8 +7,8 @@ from django.test import Client
 
 from core.audit import verify_chain
 from core.models import Photo
-from supervision import self_inspection as service
 from supervision.models import Result, SelfIdentifiedIssue, SelfInspection, SelfInspectionAnswer
+from supervision.self_inspection import services as service
 from tests.factories import MembershipFactory
 from tests.supervision.conftest import FIRE_ITEMS, fake_jpeg, item_of, jpeg, jpeg_bytes, publish_checklist
 

@@ -1,4 +1,4 @@
-"""The inspection loop's state machine (supervision/workflow.py): every transition, and every
+"""The inspection loop's state machine (supervision/inspections/services.py): every transition, and every
 refusal with its code and the proof that nothing changed."""
 
 import hashlib
@@ -17,7 +17,7 @@ from checklists.models import ChecklistItem
 from core.audit import canonical, verify_chain
 from core.errors import DomainError
 from core.models import AuditEvent, Photo
-from supervision import workflow
+from supervision.inspections import services as workflow
 from supervision.models import (
     Evaluation,
     Finding,

@@ -1,0 +1,31 @@
+"""The one JSON API (core.api_root.api, mounted at /api/v1/) with every package's router on it.
+
+Mounted here, at the top, so that core, which defines the API's authentication and error format,
+imports no feature: each package keeps its router in its own api.py.
+"""
+
+from checklists.api import router as checklists_router
+from core.api import router as core_router
+from core.api_root import api
+from planning.api import router as planning_router
+from supervision.complaints.api import router as complaints_router
+from supervision.inspections.api import router as inspections_router
+from supervision.landing.api import router as landing_router
+from supervision.publication.api import router as publication_router
+from supervision.risk.api import router as risk_router
+from supervision.self_inspection.api import router as self_inspection_router
+
+for router in (
+    core_router,
+    landing_router,
+    checklists_router,
+    self_inspection_router,
+    inspections_router,
+    risk_router,
+    planning_router,
+    complaints_router,
+    publication_router,
+):
+    api.add_router("/", router)
+
+__all__ = ["api"]

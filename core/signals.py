@@ -1,0 +1,11 @@
+"""Signals of the ground floor, for features to observe without being imported from below.
+
+``enterprise_changed``: a fact the risk score reads changed for one enterprise (an inspection
+submitted, an order moved, a complaint received or triaged, a credit event). Sent inside the
+transaction that made the change, with ``enterprise_id``; supervision.risk rescores that
+enterprise once the transaction commits, so a scoring failure never undoes the change.
+"""
+
+from django.dispatch import Signal
+
+enterprise_changed = Signal()

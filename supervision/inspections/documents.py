@@ -1,0 +1,364 @@
+"""The inspection's printable documents: the on-site record (现场检查笔录) and the rectification
+order (责令改正通知书), and their verification at ``/v/<public_id>``.
+
+A document is rendered once, when first asked for, and stored with its SHA-256; the hash also
+goes into the audit chain ("document.issue"). Every later request serves the stored file, so the
+copy the business was handed and the one on the server are the same bytes, and anyone holding a
+copy can check it: the page recomputes the stored file's hash, looks for the intact issue event
+in the chain, and compares an uploaded copy with the registered hash.
+
+Only submitted inspections have documents: a submitted inspection is immutable, so what the PDF
+says can never drift from the record.
+"""
+
+import base64
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from core.audit import audit_record, compute_hash, target_label, verify_neighbourhood
+from core.codes import new_token, normalize_token
+from core.errors import DomainError, NotFound
+from core.models import AuditEvent, Inspector
+from core.pdf import render_pdf
+from core.qr import png_data_uri, qr_png
+from supervision.models import Document, Finding, Inspection, RectificationOrder, Signature
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES = {
+    Document.Kind.INSPECTION_RECORD: "inspections/pdf/inspection_record.html",
+    Document.Kind.RECTIFICATION_ORDER: "inspections/pdf/rectification_order.html",
+}
+# The printed frame is Chinese with English alongside, whatever the UI language; these labels do
+# not go through the catalogue, so a translation change can never alter an issued document's wording.
+RESULT_LABELS = {
+    "compliant": ("符合", "compliant"),
+    "non_compliant": ("不符合", "not compliant"),
+    "not_applicable": ("不适用", "not applicable"),
+}
+SEVERITY_LABELS = {"minor": ("一般", "minor"), "major": ("较重", "major"), "critical": ("严重", "critical")}
+CONCLUSION_LABELS = {
+    "pass": ("未发现问题，检查通过", "pass"),
+    "rectify": ("责令限期改正", "rectify within a deadline"),
+    "refer": ("移交立案调查", "referred for investigation"),
+}
+HASH_CHUNK = 1024 * 1024
+
+
+def verify_url(public_id: str) -> str:
+    """What the document's QR code encodes and prints: short enough for a small code."""
+    return f"{settings.PUBLIC_BASE_URL}/v/{public_id}"
+
+
+def _sha256_of(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- what the documents show ----------------------------------------------------------------------
+
+
+def _image_data_uri(field) -> str | None:
+    """A stored image as a data: URI (the PDF renderer fetches nothing by URL), or None.
+
+    Only PNG and JPEG, told by their first bytes: a signature or thumbnail is one of the two,
+    and anything else (an SVG with references, say) is left out rather than handed to the renderer.
+    """
+    if not field:
+        return None
+    try:
+        with field.storage.open(field.name, "rb") as stored:
+            content = stored.read()
+    except OSError:
+        logger.warning("document image missing from storage: %s", field.name)
+        return None
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        content_type = "image/png"
+    elif content.startswith(b"\xff\xd8\xff"):
+        content_type = "image/jpeg"
+    else:
+        logger.warning("document image is neither PNG nor JPEG: %s", field.name)
+        return None
+    return f"data:{content_type};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def _person(inspector: Inspector) -> dict:
+    return {
+        "name": inspector.user.get_full_name() or inspector.user.username,
+        "certificate_no": inspector.certificate_no,
+        "department": inspector.department.name,
+    }
+
+
+def _inspectors(inspection: Inspection) -> list[dict]:
+    inspectors = inspection.task.inspectors.select_related("user", "department").order_by("certificate_no")
+    return [_person(inspector) for inspector in inspectors]
+
+
+def _finding_rows(findings) -> list[dict]:
+    return [
+        {
+            "item": finding.item,
+            "severity": SEVERITY_LABELS.get(finding.severity, (finding.severity, finding.severity)),
+            "note": finding.answer.note,
+        }
+        for finding in findings
+    ]
+
+
+def _common(inspection: Inspection, public_id: str) -> dict:
+    url = verify_url(public_id)
+    return {
+        "public_id": public_id,
+        "inspection": inspection,
+        "enterprise": inspection.enterprise,
+        "inspectors": _inspectors(inspection),
+        "department": inspection.task.department,
+        "verify_url": url,
+        "verify_qr": png_data_uri(qr_png(url)),
+    }
+
+
+def _record_context(inspection: Inspection, public_id: str) -> dict:
+    answers = (
+        inspection.answers.select_related("item__checklist__department")
+        .prefetch_related("photos")
+        .order_by("item__checklist__department__name", "item__checklist_id", "item__position")
+    )
+    rows = [
+        {
+            "item": answer.item,
+            "result": answer.result,
+            "result_label": RESULT_LABELS.get(answer.result, (answer.result, answer.result)),
+            "note": answer.note,
+            "photos": [uri for uri in (_image_data_uri(p.thumbnail) for p in answer.photos.all()) if uri],
+        }
+        for answer in answers
+    ]
+    findings = (
+        Finding.objects.filter(inspection=inspection)
+        .select_related("item", "answer")
+        .order_by("item__checklist_id", "item__position")
+    )
+    signatures = list(
+        inspection.signatures.select_related("inspector__user", "inspector__department").order_by("pk")
+    )
+    inspector_signatures = [
+        {**_person(signature.inspector), "image": _image_data_uri(signature.image), "at": signature.signed_at}
+        for signature in signatures
+        if signature.role == Signature.Role.INSPECTOR and signature.inspector
+    ]
+    representative = next((s for s in signatures if s.role == Signature.Role.REPRESENTATIVE), None)
+    counts = {key: sum(1 for row in rows if row["result"] == key) for key in RESULT_LABELS}
+    return {
+        **_common(inspection, public_id),
+        "checklists": inspection.checklists.select_related("department").order_by("department__name"),
+        "rows": rows,
+        "counts": counts,
+        "findings": _finding_rows(findings),
+        "conclusion": CONCLUSION_LABELS.get(inspection.conclusion),
+        "order": RectificationOrder.objects.filter(inspection=inspection).first(),
+        "inspector_signatures": inspector_signatures,
+        "representative_signature": representative,
+        "representative_image": _image_data_uri(representative.image) if representative else None,
+    }
+
+
+def _order_context(inspection: Inspection, order: RectificationOrder, public_id: str) -> dict:
+    findings = order.findings.select_related("item", "answer").order_by(
+        "item__checklist_id", "item__position"
+    )
+    return {
+        **_common(inspection, public_id),
+        "order": order,
+        "findings": _finding_rows(findings),
+        "sign_in_url": f"{settings.PUBLIC_BASE_URL}/accounts/login/",
+    }
+
+
+def document_html(*, inspection: Inspection, kind: str, public_id: str, order=None) -> str:
+    """The document's HTML (for the renderer; the bench and tests call it directly)."""
+    if kind == Document.Kind.RECTIFICATION_ORDER:
+        context = _order_context(inspection, order, public_id)
+    else:
+        context = _record_context(inspection, public_id)
+    # Printed in Chinese, with times in the platform's zone, whatever the requester's settings.
+    with translation.override("zh-hans"):
+        return render_to_string(TEMPLATES[kind], context)
+
+
+# --- issuing -------------------------------------------------------------------------------------------
+
+
+def _existing(inspection: Inspection, kind: str) -> Document | None:
+    return Document.objects.filter(inspection=inspection, kind=kind).first()
+
+
+def document_for(*, inspection: Inspection, kind: str) -> Document:
+    """The stored document of this kind for a submitted inspection, issued on first request.
+
+    Rendering takes a second or more, so it happens outside any transaction; two concurrent
+    first requests may both render, the unique (inspection, kind) constraint lets one insert,
+    and the other deletes its file and returns the winner's document.
+    """
+    if kind not in Document.Kind.values:
+        raise DomainError(_("Unknown kind of document."), code="unknown_kind", status=400)
+    existing = _existing(inspection, kind)
+    if existing is not None:
+        return existing
+    inspection = Inspection.objects.select_related(
+        "enterprise", "task__department", "submitted_by", "started_by"
+    ).get(pk=inspection.pk)
+    if inspection.status != Inspection.Status.SUBMITTED:
+        raise DomainError(
+            _("The inspection is not submitted yet; its documents exist once it is."),
+            code="not_submitted",
+            status=409,
+        )
+    order = None
+    if kind == Document.Kind.RECTIFICATION_ORDER:
+        order = RectificationOrder.objects.filter(inspection=inspection).first()
+        if order is None:
+            raise NotFound(_("This inspection issued no rectification order."), code="no_order")
+
+    public_id = new_token()
+    pdf = render_pdf(document_html(inspection=inspection, kind=kind, public_id=public_id, order=order))
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    document = Document(kind=kind, public_id=public_id, inspection=inspection, order=order, sha256=sha256)
+    document.file.save(f"{kind}-{public_id}.pdf", ContentFile(pdf), save=False)
+    try:
+        with transaction.atomic():
+            document.save()
+            audit_record(
+                actor=None,
+                action="document.issue",
+                target=document,
+                data={
+                    "kind": kind,
+                    "public_id": public_id,
+                    "sha256": sha256,
+                    "inspection": inspection.pk,
+                    "order": order.number if order else None,
+                },
+            )
+    except IntegrityError:
+        document.file.delete(save=False)
+        winner = _existing(inspection, kind)
+        if winner is None:  # not the (inspection, kind) race: a real error
+            raise
+        return winner
+    except BaseException:
+        document.file.delete(save=False)
+        raise
+    return document
+
+
+# --- verification ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What /v/<public_id> reports. Each check is recomputed on every request; nothing is cached."""
+
+    document: Document
+    file_ok: bool
+    file_problem: str  # "", "missing" or "altered"
+    issue_event_ok: bool
+    issue_event_problem: str  # "", "missing", "altered" or "mismatch"
+    chain_ok: bool
+
+    @property
+    def audit_ok(self) -> bool:
+        return self.issue_event_ok and self.chain_ok
+
+    @property
+    def valid(self) -> bool:
+        return self.file_ok and self.audit_ok
+
+
+def document_get_public(*, public_id: str) -> Document:
+    """The document behind a printed verification id; NotFound for anything else."""
+    token = normalize_token(public_id)
+    document = (
+        Document.objects.select_related("inspection__enterprise", "order").filter(public_id=token).first()
+        if token
+        else None
+    )
+    if document is None:
+        raise NotFound(_("No document has this verification number."), code="unknown_document")
+    return document
+
+
+def _check_file(document: Document) -> tuple[bool, str]:
+    try:
+        with document.file.storage.open(document.file.name, "rb") as stored:
+            actual = _sha256_of(iter(lambda: stored.read(HASH_CHUNK), b""))
+    except OSError:
+        return False, "missing"
+    return (True, "") if actual == document.sha256 else (False, "altered")
+
+
+def _check_issue_event(document: Document) -> tuple[bool, str, AuditEvent | None]:
+    target_type, target_id = target_label(document)
+    # The target narrows the search to the audit_target index (a JSON key alone is not indexed);
+    # an event whose target was edited is then "missing", which fails the check as it should.
+    events = list(
+        AuditEvent.objects.filter(
+            target_type=target_type,
+            target_id=target_id,
+            action="document.issue",
+            data__public_id=document.public_id,
+        ).order_by("seq")
+    )
+    if not events:
+        return False, "missing", None
+    if len(events) > 1:
+        return False, "mismatch", None  # an id is issued once; a second event is not ours
+    (event,) = events
+    recomputed = compute_hash(
+        seq=event.seq,
+        created_at=event.created_at,
+        actor_id=event.actor_id,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        data=event.data,
+        prev_hash=event.prev_hash,
+    )
+    if recomputed != event.hash:
+        return False, "altered", event
+    data = event.data
+    if (data.get("sha256"), data.get("kind"), data.get("inspection")) != (
+        document.sha256,
+        document.kind,
+        document.inspection_id,
+    ):
+        return False, "mismatch", event
+    return True, "", event
+
+
+def document_verify(*, public_id: str) -> Verification:
+    """Recompute whether the stored file and the audit chain still vouch for this document."""
+    document = document_get_public(public_id=public_id)
+    file_ok, file_problem = _check_file(document)
+    event_ok, event_problem, event = _check_issue_event(document)
+    # The event must still be stitched to its neighbours. Walking the whole chain on every public
+    # request would let anyone make the server read millions of rows; verify_audit does that.
+    chain_ok = event is not None and verify_neighbourhood(event)
+    return Verification(document, file_ok, file_problem, event_ok, event_problem, chain_ok)
+
+
+def document_compare(*, document: Document, upload) -> bool:
+    """Whether an uploaded copy (a Django UploadedFile) is byte for byte the registered document."""
+    return _sha256_of(upload.chunks()) == document.sha256

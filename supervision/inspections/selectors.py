@@ -1,0 +1,126 @@
+"""Reads of the inspection loop: sheets for the tablet and the API, the overdue rule, today's tasks."""
+
+from datetime import date, datetime
+
+from django.db.models import Q, QuerySet
+
+from checklists.selectors import scene_checklist
+from core import permissions
+from supervision.inspections.permissions import inspection_departments_visible
+from supervision.models import Inspection, InspectionAnswer, InspectionTask, RectificationOrder
+
+
+def overdue_q(*, now: datetime, prefix: str = "") -> Q:
+    """The one definition of overdue, as a filter: past the deadline while the business owes an answer."""
+    return Q(**{f"{prefix}status__in": RectificationOrder.OPEN, f"{prefix}deadline__lt": now})
+
+
+def tasks_for_day(*, user, day: date) -> QuerySet[InspectionTask]:
+    """An inspector's open tasks whose due window includes the day, overdue ones included."""
+    inspector = permissions.roles_of(user).inspector
+    if inspector is None:
+        return InspectionTask.objects.none()
+    return (
+        InspectionTask.objects.filter(
+            inspectors=inspector,
+            status__in=(InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS),
+            due_from__lte=day,
+        )
+        .select_related("enterprise__scene", "enterprise__district")
+        .order_by("due_to", "pk")
+    )
+
+
+def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
+    """Everything the tablet shows of one record: items with legal basis, manual clause and answer.
+
+    With a ``viewer``, only the items of the departments whose results they see
+    (inspection_departments_visible in permissions.py: each department sees its own items)."""
+    merged = scene_checklist(
+        scene=inspection.enterprise.scene,
+        enterprise=inspection.enterprise,
+        checklists=inspection.checklists.all(),
+    )
+    departments = inspection_departments_visible(viewer, inspection) if viewer is not None else None
+    answers = {
+        a.item_id: a
+        for a in InspectionAnswer.objects.filter(inspection=inspection).prefetch_related("photos")
+    }
+    items = [
+        {
+            "id": item.pk,
+            "code": item.code,
+            "department": item.checklist.department.code,
+            "department_name": item.checklist.department.display_name,
+            "question": item.display_question,
+            "legal_basis": item.legal_basis,
+            "severity": item.severity,
+            "severity_label": item.get_severity_display(),
+            "method": item.method,
+            "method_label": item.get_method_display(),
+            "required_action": item.display_required_action,
+            "clause": merged.clauses[item.clause_code].display_text
+            if item.clause_code in merged.clauses
+            else None,
+            "answer": answers.get(item.pk),
+        }
+        for item in merged.items
+        if departments is None or item.checklist.department_id in departments
+    ]
+    order = RectificationOrder.objects.filter(inspection=inspection).first()
+    return {
+        "id": inspection.pk,
+        "task_id": inspection.task_id,
+        "enterprise": inspection.enterprise.uscc,
+        "enterprise_obj": inspection.enterprise,
+        "inspection": inspection,
+        "status": inspection.status,
+        "started_at": inspection.started_at,
+        "updated_at": inspection.updated_at,
+        "note": inspection.note,
+        "representative_name": inspection.representative_name,
+        "representative_refused": inspection.representative_refused,
+        "refusal_note": inspection.refusal_note,
+        "conclusion": inspection.conclusion,
+        "rectify_deadline": inspection.rectify_deadline,
+        "submitted_at": inspection.submitted_at,
+        "content_hash": inspection.content_hash,
+        "answered": sum(1 for item in items if item["answer"] is not None),
+        "total": len(items),
+        "items": items,
+        "signatures": list(inspection.signatures.order_by("signed_at")),
+        "order": order.number if order else None,
+        "order_obj": order,
+    }
+
+
+def order_sheet(*, order: RectificationOrder) -> dict:
+    findings = order.findings.select_related("item").order_by(
+        "item__checklist__department__code", "item__position"
+    )
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "order": order,
+        "enterprise": order.enterprise.uscc,
+        "enterprise_name": order.enterprise.name,
+        "inspection_id": order.inspection_id,
+        "status": order.status,
+        "deadline": order.deadline,
+        "overdue": order.is_overdue,
+        "issued_at": order.issued_at,
+        "closed_at": order.closed_at,
+        "findings": [
+            {
+                "id": f.pk,
+                "item_code": f.item.code,
+                "question": f.item.display_question,
+                "legal_basis": f.item.legal_basis,
+                "severity": f.severity,
+                "required_action": f.item.display_required_action,
+                "note": f.answer.note,
+            }
+            for f in findings.select_related("answer")
+        ],
+        "rectifications": list(order.rectifications.order_by("-submitted_at")),
+    }

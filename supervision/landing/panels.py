@@ -1,0 +1,64 @@
+"""What each face of the scan landing shows, composed from the panels the features contribute.
+
+core.landing resolves a scan and says which face the viewer gets (public, business, inspector,
+regulator); this module, above the features, gathers that face's panels: the published results
+and tier badge (publication), the manual notice (checklists), the latest self-inspection
+(self_inspection), tasks and orders (inspections), the business's own score (risk), and the
+ground floor's own records (history, codes, scans, reports). Shared by the page and the scan API.
+"""
+
+from dataclasses import asdict
+
+from checklists.notices import manual_notice
+from core.landing import Landing, landing_resolve
+from core.models import AuditEvent, Complaint, Enterprise, IdentityCode, ScanEvent
+from core.permissions import may_see_own_score, roles_of
+from supervision.inspections.panels import business_panel, inspector_panel
+from supervision.publication.services import own_results, public_tier, published_results_for
+from supervision.risk.selectors import score_explain
+from supervision.self_inspection.services import self_inspection_latest_submitted
+
+
+def landing_open(request, raw_token: str, *, channel: str = "web", record: bool = True) -> Landing:
+    """Resolve and record one scan (core.landing.landing_resolve), then gather the viewer's panels."""
+    landing = landing_resolve(request, raw_token, channel=channel, record=record)
+    if landing.outcome == "ok":
+        landing.extra = panels_for(landing.view, landing.enterprise, request.user)
+    return landing
+
+
+def panels_for(view: str, enterprise: Enterprise, user) -> dict:
+    extra: dict = {
+        # 一公开, the same for every viewer and in the scan API: the latest published results and
+        # the tier badge (tier and credit rating, never the risk score; see supervision.publication).
+        "published_results": [asdict(result) for result in published_results_for(enterprise=enterprise)],
+        "tier": public_tier(enterprise=enterprise),
+        "manual_notice": manual_notice(enterprise=enterprise),
+    }
+    if view in {"inspector", "regulator", "business"}:
+        extra["latest_self_inspection"] = self_inspection_latest_submitted(enterprise=enterprise)
+    if view in {"inspector", "regulator"}:
+        extra["history"] = list(
+            AuditEvent.objects.filter(target_type="core.enterprise", target_id=str(enterprise.pk)).order_by(
+                "-seq"
+            )[:10]
+        )
+    if view == "regulator":
+        extra["codes"] = list(IdentityCode.objects.filter(enterprise=enterprise).order_by("-created_at")[:10])
+        extra["recent_scans"] = list(ScanEvent.objects.filter(enterprise=enterprise).order_by("-at")[:10])
+        extra["complaints"] = list(
+            Complaint.objects.filter(enterprise=enterprise).order_by("-created_at")[:10]
+        )
+    if view == "inspector":
+        extra.update(inspector_panel(user=user, enterprise=enterprise))
+    if view == "business":
+        extra["is_member"] = enterprise.pk in roles_of(user).enterprise_ids
+        extra.update(business_panel(user=user, enterprise=enterprise))
+        if extra["is_member"]:
+            # Its own results before they go public, with when they do and the objection they allow.
+            extra["own_results"] = own_results(enterprise=enterprise)
+        if may_see_own_score(user, enterprise):
+            # "See own risk/credit tier and why": the factors and credit events, not the facts
+            # behind them (complaints stay with the regulator).
+            extra["own_score"] = score_explain(enterprise=enterprise, facts=False)
+    return extra

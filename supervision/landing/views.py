@@ -1,0 +1,83 @@
+"""The front door: each role's home page, and the scan landing /c/<token> with the public's
+report form. Composed above the features (supervision.landing.panels)."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from core.errors import DomainError
+from core.models import Department, District, Enterprise, Scene
+from core.permissions import roles_of
+from supervision.complaints import intake
+from supervision.inspections.panels import business_panel
+from supervision.landing.panels import landing_open
+
+
+@require_GET
+def home(request):
+    roles = roles_of(request.user)
+    if not request.user.is_authenticated:
+        return render(request, "landing/home_public.html")
+    context = {"roles": roles, "role": roles.primary}
+    if roles.is_business:
+        mine = list(
+            Enterprise.objects.filter(pk__in=roles.enterprise_ids).select_related("district", "scene")
+        )
+        context["my_enterprises"] = mine
+        context["business_panels"] = [
+            {"enterprise": e, **business_panel(user=request.user, enterprise=e)} for e in mine
+        ]
+    if roles.inspector:
+        context["inspector_districts"] = roles.inspector.districts.all()
+    if roles.primary in {"admin", "regulator", "inspector"}:
+        context["scenes"] = Scene.objects.all()
+        context["districts"] = District.objects.filter(level=District.Level.DISTRICT)
+    if roles.is_admin:
+        context["counts"] = {
+            "departments": Department.objects.count(),
+            "scenes": Scene.objects.count(),
+            "districts": District.objects.count(),
+        }
+    return render(request, f"landing/home_{roles.primary}.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def landing(request, token: str):
+    """/c/<token>: what the printed code opens, by who is looking (see supervision.landing.panels)."""
+    if request.method == "POST":
+        return _landing_report(request, token)
+    scan = landing_open(request, token)
+    if scan.status != 200:
+        template = "landing/gone.html" if scan.status == 410 else "landing/unknown.html"
+        return render(request, template, {"scan": scan}, status=scan.status)
+    return _render_landing(request, scan, token)
+
+
+def _render_landing(request, scan, token, *, form_errors=None, form_values=None, status=200):
+    context = {
+        "scan": scan,
+        "enterprise": scan.enterprise,
+        "token": token,
+        "form_errors": form_errors or {},
+        "form_values": form_values or {},
+        **scan.extra,
+    }
+    return render(request, f"landing/{scan.view}.html", context, status=status)
+
+
+def _landing_report(request, token: str):
+    values = {"text": request.POST.get("text", ""), "contact": request.POST.get("contact", "")}
+    try:
+        intake.complaint_submit(request=request, token=token, photo=request.FILES.get("photo"), **values)
+    except DomainError as exc:
+        if exc.status in {404, 410}:
+            template = "landing/gone.html" if exc.status == 410 else "landing/unknown.html"
+            return render(request, template, {}, status=exc.status)
+        scan = landing_open(request, token, record=False)
+        errors = exc.details if isinstance(exc.details, dict) else {"form": exc.message}
+        return _render_landing(
+            request, scan, token, form_errors=errors, form_values=values, status=exc.status
+        )
+    messages.success(request, _("Thank you. Your report was received and will be reviewed by the regulator."))
+    return redirect("landing", token=token)

@@ -1,0 +1,316 @@
+"""Regulators' desktop pages: the loop monitor, the ratings of inspections, and task planning.
+
+Only regulators and platform admins reach them (anyone else gets 404, as for a page that does not
+exist); every number is limited to the enterprises in the user's scope by supervision.monitor.selectors.
+Exports are data leaving the system, so each one is written to the audit chain.
+"""
+
+import csv
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core import permissions
+from core.audit import audit_record
+from core.errors import DomainError
+from core.models import Inspector
+from core.pagination import Page
+from supervision.inspections import services as workflow
+from supervision.inspections.permissions import tasks_visible_to
+from supervision.models import InspectionTask
+from supervision.monitor import selectors as monitor
+
+PAGE_SIZE = 50
+
+
+def _regulator_only(user) -> None:
+    if not permissions.may_see_audit(user):
+        raise Http404
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+def _date_range(request):
+    """(from, to, error): a malformed range is reported on the page, not guessed at."""
+    try:
+        first, last = monitor.date_range_parse(start=request.GET.get("from"), end=request.GET.get("to"))
+    except DomainError as exc:
+        return None, None, exc.message
+    return first, last, None
+
+
+def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+    # The BOM makes Excel read the file as UTF-8, so Chinese names survive a double-click.
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+def _blank(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _range_data(first: date | None, last: date | None) -> dict:
+    return {"from": first.isoformat() if first else None, "to": last.isoformat() if last else None}
+
+
+# --- the loop monitor ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def loop(request):
+    _regulator_only(request.user)
+    by = request.GET.get("by") or "district"
+    if by not in monitor.GROUPINGS:
+        by = "district"
+    first, last, error = _date_range(request)
+    now = timezone.now()
+    table = monitor.loop_monitor(user=request.user, by=by, now=now, issued_from=first, issued_to=last)
+    if request.GET.get("format") == "csv" and not error:
+        return _loop_csv(request, table, first, last)
+    query = request.GET.copy()
+    query.pop("format", None)
+    context = {
+        "table": table,
+        "by": by,
+        "groupings": [
+            ("district", _("District")),
+            ("scene", _("Scene")),
+            ("department", _("Department")),
+        ],
+        "filters": {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")},
+        "error": error,
+        "now": now,
+        "overdue": monitor.overdue_orders(user=request.user, now=now, issued_from=first, issued_to=last),
+        "csv_query": f"{query.urlencode()}{'&' if query else ''}format=csv",
+    }
+    return render(request, "monitor/loop.html", context, status=400 if error else 200)
+
+
+def _loop_csv(request, table: monitor.LoopTable, first, last) -> HttpResponse:
+    header = [
+        {"district": _("District"), "scene": _("Scene"), "department": _("Department")}[table.by],
+        pgettext("orders", "Open"),
+        _("Overdue"),
+        _("Closed"),
+        _("Closed within deadline"),
+        _("Closed within deadline (%)"),
+        _("Escalated"),
+        _("Median days to close"),
+    ]
+    rows = [
+        [
+            row.label,
+            row.open,
+            row.overdue,
+            row.closed,
+            row.closed_on_time,
+            _blank(row.closed_on_time_pct),
+            row.escalated,
+            _blank(row.median_days),
+        ]
+        for row in [*table.rows, table.totals]
+    ]
+    audit_record(
+        actor=request.user,
+        action="export.loop_monitor",
+        data={"by": table.by, **_range_data(first, last), "rows": len(table.rows)},
+    )
+    stamp = timezone.localdate().isoformat()
+    return _csv_response(f"loop-monitor-{table.by}-{stamp}.csv", header, rows)
+
+
+# --- ratings -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def ratings(request):
+    _regulator_only(request.user)
+    first, last, error = _date_range(request)
+    if request.GET.get("format") == "csv" and not error:
+        return _ratings_csv(request, first, last)
+    page = Page(
+        monitor.ratings_by_inspector_qs(user=request.user, created_from=first, created_to=last),
+        page=_page_number(request),
+        page_size=PAGE_SIZE,
+    )
+    query = request.GET.copy()
+    for key in ("page", "format", "table"):
+        query.pop(key, None)
+    context = {
+        "departments": monitor.ratings_by_department(user=request.user, created_from=first, created_to=last),
+        "inspectors": monitor.ratings_rows(page.items),
+        "page": page,
+        "filters": {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")},
+        "error": error,
+        "query": query.urlencode(),
+    }
+    return render(request, "monitor/ratings.html", context, status=400 if error else 200)
+
+
+def _ratings_csv(request, first, last) -> HttpResponse:
+    table = "department" if request.GET.get("table") == "department" else "inspector"
+    if table == "department":
+        rows = monitor.ratings_by_department(user=request.user, created_from=first, created_to=last)
+        header = [_("Department")]
+    else:
+        # All inspectors in scope: values rows are small, the names come in one query.
+        rows = monitor.ratings_rows(
+            list(monitor.ratings_by_inspector_qs(user=request.user, created_from=first, created_to=last))
+        )
+        header = [_("Inspector"), _("Department")]
+    header += [_("Evaluations"), _("Mean rating"), _("1-2 star ratings"), _("1-2 star ratings (%)")]
+    lines = [
+        [
+            row.label,
+            *([] if table == "department" else [row.department]),
+            row.count,
+            _blank(row.mean),
+            row.low,
+            _blank(row.low_pct),
+        ]
+        for row in rows
+    ]
+    audit_record(
+        actor=request.user,
+        action="export.ratings",
+        data={"table": table, **_range_data(first, last), "rows": len(lines)},
+    )
+    stamp = timezone.localdate().isoformat()
+    return _csv_response(f"ratings-{table}-{stamp}.csv", header, lines)
+
+
+# --- planning ------------------------------------------------------------------------------------------
+
+
+def _plannable_enterprise(request, uscc: str):
+    enterprise = (
+        permissions.enterprises_visible_to(request.user)
+        .select_related("district", "scene")
+        .filter(uscc=uscc.strip().upper())
+        .first()
+    )
+    if enterprise is None or not permissions.can_plan_tasks(request.user, enterprise):
+        raise Http404
+    return enterprise
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_new(request):
+    _regulator_only(request.user)
+    enterprise = _plannable_enterprise(request, request.GET.get("enterprise", ""))
+    choices = list(monitor.inspectors_for_enterprise(enterprise=enterprise))
+    today = timezone.localdate()
+    values = {
+        "inspectors": [],
+        "due_from": today.isoformat(),
+        "due_to": "",
+        "source": InspectionTask.Source.MANUAL,
+        "note": "",
+    }
+    error = None
+    status = 200
+    if request.method == "POST":
+        values = {
+            "inspectors": request.POST.getlist("inspectors"),
+            "due_from": request.POST.get("due_from", "").strip(),
+            "due_to": request.POST.get("due_to", "").strip(),
+            "source": request.POST.get("source", ""),
+            "note": request.POST.get("note", ""),
+        }
+        try:
+            task = _task_create(request, enterprise, values)
+        except DomainError as exc:
+            error, status = exc, exc.status
+        else:
+            messages.success(request, _("Task #%(id)d was planned.") % {"id": task.pk})
+            return redirect("monitor:tasks")
+    context = {
+        "enterprise": enterprise,
+        "choices": choices,
+        "values": values,
+        "error": error,
+        "sources": InspectionTask.Source.choices,
+    }
+    return render(request, "monitor/task_new.html", context, status=status)
+
+
+def _task_create(request, enterprise, values: dict) -> InspectionTask:
+    try:
+        due_from = date.fromisoformat(values["due_from"])
+        due_to = date.fromisoformat(values["due_to"])
+    except ValueError:
+        raise DomainError(_("Give both dates of the due window."), code="invalid_date", status=422) from None
+    ids = [int(value) for value in values["inspectors"] if value.isdigit()]
+    # Any inspector id may be posted: the workflow checks each one's jurisdiction and refuses.
+    found = Inspector.objects.select_related("user", "department").in_bulk(ids)
+    return workflow.task_create(
+        actor=request.user,
+        enterprise=enterprise,
+        inspectors=[found[pk] for pk in ids if pk in found],
+        due_from=due_from,
+        due_to=due_to,
+        source=values["source"],
+        note=values["note"],
+    )
+
+
+@login_required
+@require_GET
+def tasks(request):
+    _regulator_only(request.user)
+    status = request.GET.get("status", "")
+    if status not in InspectionTask.Status.values:
+        status = ""
+    page = Page(
+        monitor.tasks_in_scope(user=request.user, status=status or None),
+        page=_page_number(request),
+        page_size=PAGE_SIZE,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": InspectionTask.Status.choices,
+        "cancellable": (InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS),
+        "query": query.urlencode(),
+    }
+    return render(request, "monitor/tasks.html", context)
+
+
+@login_required
+@require_POST
+def task_cancel(request, pk: int):
+    _regulator_only(request.user)
+    task = get_object_or_404(tasks_visible_to(request.user), pk=pk)
+    try:
+        workflow.task_cancel(task=task, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Task #%(id)d was cancelled.") % {"id": task.pk})
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("monitor:tasks")

@@ -1,0 +1,341 @@
+"""Risk, credit and tiers through the API: the ranking (filters and orders as on the regulators'
+page), one enterprise's breakdown, the scoring policy versions and the background recompute.
+
+Regulators and admins only (403 for any other role); rows are limited to the caller's scope by
+supervision.risk.permissions.scores_visible_to, and an enterprise outside it is 404 like one that does not
+exist. Changing the policy and starting a recompute need core.permissions.can_manage_scoring.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import BooleanField, Case, Value, When
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from core import permissions
+from core.api_schemas import ErrorOut
+from core.errors import DomainError, NotFound
+from core.pagination import NoCountPagination
+from supervision.models import CreditEvent, CreditRating, RiskLevel, ScoreRun, ScoringPolicy
+from supervision.risk import scoring
+from supervision.risk import selectors as ranking
+from supervision.risk import services as rescoring
+
+router = Router(tags=["scoring"])
+READ_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+WRITE_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _ranking_reader(request) -> None:
+    if not permissions.may_see_ranking(request.user):
+        raise DomainError(_("Only regulators see the risk ranking."), code="forbidden", status=403)
+
+
+def _scoring_manager(request) -> None:
+    _ranking_reader(request)
+    if not permissions.can_manage_scoring(request.user):
+        raise DomainError(
+            _("Only city-level regulators change the scoring policy."), code="forbidden", status=403
+        )
+
+
+# --- schemas ----------------------------------------------------------------------------------------
+
+
+class RefOut(Schema):
+    code: str
+    name: str = Field(..., alias="display_name")
+
+
+class ScoreOut(Schema):
+    uscc: str
+    name: str
+    district: RefOut
+    scene: RefOut
+    risk: float = Field(..., description="0-100; the sum of the factor contributions")
+    risk_level: RiskLevel
+    credit: CreditRating
+    credit_points: int
+    tier: int = Field(..., description="1 (lightest supervision) to 4 (closest)")
+    open_orders: int
+    overdue_orders: int
+    last_inspected_on: date | None
+    factors: dict[str, float] = Field(..., description="factor -> points of the risk score")
+    policy_version: int
+    as_of: datetime
+
+    @staticmethod
+    def resolve_uscc(obj) -> str:
+        return obj.enterprise.uscc
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        return obj.enterprise.name
+
+    @staticmethod
+    def resolve_district(obj):
+        return obj.enterprise.district
+
+    @staticmethod
+    def resolve_scene(obj):
+        return obj.enterprise.scene
+
+    @staticmethod
+    def resolve_factors(obj) -> dict[str, float]:
+        return ranking.contributions(obj)
+
+    @staticmethod
+    def resolve_policy_version(obj) -> int:
+        return obj.policy.version
+
+
+class RankingFilter(Schema):
+    district: str | None = Field(None, max_length=12, description="division code; includes the levels below")
+    scene: str | None = Field(None, max_length=40, description="scene code, e.g. catering")
+    department: str | None = Field(None, max_length=40, description="the scenes this department supervises")
+    tier: str | None = Field(None, max_length=2, description="1, 2, 3 or 4")
+    risk_level: str | None = Field(None, max_length=10, description="low, medium or high")
+    credit: str | None = Field(None, max_length=1, description="A, B, C or D")
+    order: str | None = Field(None, max_length=10, description="risk (default), tier, credit or overdue")
+
+
+class FactorOut(Schema):
+    factor: str
+    label: str
+    weight: float
+    points: float
+    max_points: float = Field(..., description="100 * weight / sum of the weights")
+    value: float | None = Field(..., description="the factor's feature in [0, 1]; null when its weight is 0")
+
+
+class TierRuleOut(Schema):
+    tier: int
+    interval_days: float | None = Field(..., description="null: random draws only")
+    draw_ratio: float
+
+
+class CreditOut(Schema):
+    rating: CreditRating
+    points: int
+    penalties: int
+    late_orders: int
+    unclosed_orders: int
+    refusals: int
+    dishonest: bool
+
+
+class CreditEventOut(Schema):
+    id: int
+    kind: CreditEvent.Kind
+    occurred_on: date
+    ends_on: date | None
+    reference: str
+    note: str
+
+
+class FindingFactOut(Schema):
+    day: date
+    severity: str
+    text: str
+    source: str = Field(..., description="history (imported) or inspection")
+
+
+class OrderFactOut(Schema):
+    number: str
+    status: str
+    deadline: datetime
+    overdue: bool
+
+
+class ComplaintFactOut(Schema):
+    created_at: datetime
+    status: str
+    text: str
+
+
+class BreakdownOut(Schema):
+    score: ScoreOut | None = Field(..., description="null: not scored yet (until the next recompute)")
+    factors: list[FactorOut]
+    tier_rule: TierRuleOut | None
+    credit: CreditOut | None
+    credit_events: list[CreditEventOut]
+    findings: list[FindingFactOut]
+    open_orders: list[OrderFactOut]
+    complaints: list[ComplaintFactOut]
+    latest_self_inspection_at: datetime | None
+
+
+class PolicyOut(Schema):
+    version: int
+    weights: dict[str, float]
+    params: dict[str, Any]
+    note: str
+    created_at: datetime
+    created_by: str | None
+    adopted_at: datetime | None
+    is_current: bool
+
+    @staticmethod
+    def resolve_created_by(obj) -> str | None:
+        return obj.created_by.username if obj.created_by else None
+
+
+class PolicyIn(Schema):
+    # Loose types on purpose: validate_policy names every bad value (path -> reason) in one answer.
+    weights: dict[str, Any] = Field(..., description="factor -> weight (>= 0), every factor")
+    params: dict[str, Any] | None = Field(None, description="omitted: the current policy's parameters")
+    note: str = Field("", max_length=300)
+    adopt: bool = Field(False, description="false: saved as a candidate to compare before adopting")
+
+
+class ScoreRunOut(Schema):
+    id: int
+    status: ScoreRun.Status
+    policy_version: int
+    done: int = Field(..., description="parts of the enterprise id range finished")
+    total: int
+    enterprises: int
+    as_of: datetime | None
+    seconds: float | None
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_policy_version(obj) -> int:
+        return obj.policy.version
+
+
+# --- the ranking -------------------------------------------------------------------------------------
+
+
+@router.get("/ranking", response={200: list[ScoreOut], **READ_ERRORS})
+@paginate(NoCountPagination)
+def list_ranking(request, filters: Query[RankingFilter]):
+    _ranking_reader(request)
+    parsed = ranking.ranking_filters_parse(**filters.dict())
+    return ranking.ranking(user=request.user, filters=parsed)
+
+
+def _breakdown(explanation: ranking.Explanation) -> dict:
+    score = explanation.score
+    credit = None
+    if score is not None:
+        credit = {
+            "rating": score.credit,
+            "points": score.credit_points,
+            "penalties": score.credit_penalties,
+            "late_orders": score.credit_late_orders,
+            "unclosed_orders": score.credit_unclosed_orders,
+            "refusals": score.credit_refusals,
+            "dishonest": score.credit_dishonest,
+        }
+    return {
+        "score": score,
+        "factors": [
+            {
+                "factor": row.name,
+                "label": row.label,
+                "weight": row.weight,
+                "points": row.contribution,
+                "max_points": row.maximum,
+                "value": row.feature,
+            }
+            for row in explanation.factors
+        ],
+        "tier_rule": explanation.tier_rule,
+        "credit": credit,
+        "credit_events": explanation.credit_events,
+        "findings": explanation.findings,
+        "open_orders": [
+            {"number": o.number, "status": o.status, "deadline": o.deadline, "overdue": o.is_overdue}
+            for o in explanation.orders
+        ],
+        "complaints": [
+            {"created_at": c.created_at, "status": c.status, "text": c.text[:500]}
+            for c in explanation.complaints
+        ],
+        "latest_self_inspection_at": (
+            explanation.self_inspection.submitted_at if explanation.self_inspection else None
+        ),
+    }
+
+
+@router.get("/ranking/{uscc}", response={200: BreakdownOut, **READ_ERRORS})
+def get_breakdown(request, uscc: str):
+    _ranking_reader(request)
+    enterprise = (
+        permissions.ranked_enterprises_visible_to(request.user)
+        .select_related("district", "scene")
+        .filter(uscc=uscc.strip().upper())
+        .first()
+    )
+    if enterprise is None:
+        raise NotFound(_("No such enterprise."), code="not_found")
+    explanation = ranking.score_explain(enterprise=enterprise)
+    if explanation.score is not None:
+        explanation.score.enterprise = enterprise
+    return _breakdown(explanation)
+
+
+# --- policies ----------------------------------------------------------------------------------------
+
+
+def _policies():
+    current = scoring.current_policy()
+    return ScoringPolicy.objects.select_related("created_by").annotate(
+        is_current=Case(
+            When(pk=current.pk, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    )
+
+
+@router.get("/scoring/policies", response={200: list[PolicyOut], **READ_ERRORS})
+@paginate(NoCountPagination)
+def list_policies(request):
+    _ranking_reader(request)
+    return _policies().order_by("-version")
+
+
+@router.get("/scoring/policies/{version}", response={200: PolicyOut, **READ_ERRORS})
+def get_policy(request, version: int):
+    _ranking_reader(request)
+    return get_object_or_404(_policies(), version=version)
+
+
+@router.post("/scoring/policies", response={201: PolicyOut, **WRITE_ERRORS})
+def create_policy(request, payload: PolicyIn):
+    _scoring_manager(request)
+    params = payload.params if payload.params is not None else scoring.current_policy().params
+    policy = scoring.policy_create(
+        actor=request.user, weights=payload.weights, params=params, note=payload.note, adopt=payload.adopt
+    )
+    return Status(201, _policies().get(pk=policy.pk))
+
+
+@router.post("/scoring/policies/{version}/adopt", response={200: PolicyOut, **WRITE_ERRORS})
+def adopt_policy(request, version: int):
+    _scoring_manager(request)
+    policy = get_object_or_404(ScoringPolicy, version=version)
+    adopted = scoring.policy_adopt(actor=request.user, policy=policy)
+    return _policies().get(pk=adopted.pk)
+
+
+# --- recompute ---------------------------------------------------------------------------------------
+
+
+@router.post("/scoring/recompute", response={202: ScoreRunOut, **WRITE_ERRORS})
+def start_recompute(request):
+    _scoring_manager(request)
+    run = rescoring.score_run_start(actor=request.user)
+    run.refresh_from_db()
+    return Status(202, run)
+
+
+@router.get("/scoring/runs/{run_id}", response={200: ScoreRunOut, **READ_ERRORS})
+def get_run(request, run_id: int):
+    _ranking_reader(request)
+    return get_object_or_404(ScoreRun.objects.select_related("policy"), pk=run_id)

@@ -1,0 +1,440 @@
+"""Reads of the risk ranking (regulators): scores in the user's scope, filtered and ordered from
+the indexed columns of EnterpriseScore, the distribution by district and tier, and the explanation
+of one enterprise's score with the facts behind it.
+
+Scores are written only by supervision.risk.scoring; nothing here computes one. Every read starts from
+supervision.risk.permissions.scores_visible_to (or ranked_enterprises_visible_to), never from an id alone.
+"""
+
+from dataclasses import dataclass, field, replace
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+from django.utils.translation import gettext as _
+
+from core import permissions
+from core.errors import DomainError
+from core.models import Complaint, Department, District, Enterprise, Scene
+from history.models import HistoricalFinding
+from supervision.models import (
+    CreditEvent,
+    CreditRating,
+    EnterpriseScore,
+    Finding,
+    Inspection,
+    RectificationOrder,
+    RiskLevel,
+    ScoringPolicy,
+    SelfInspection,
+)
+from supervision.risk.permissions import scores_visible_to
+from supervision.risk.scoring import FACTORS
+
+TIERS = (1, 2, 3, 4)
+# Order name -> ORDER BY. "risk" and "tier" are served by the indexes score_ranking_risk and
+# score_ranking_tier; "credit" and "overdue" sort the filtered rows (a district's, typically).
+# enterprise_id, not enterprise: ordering by the relation would sort by the enterprise's USCC
+# through a join instead of using the index's last column.
+ORDERS = {
+    "risk": ("-risk", "enterprise_id"),
+    "tier": ("-tier", "-risk", "enterprise_id"),
+    "credit": ("-credit", "-risk", "enterprise_id"),  # D (seriously untrustworthy) first
+    "overdue": ("-overdue_orders", "-risk", "enterprise_id"),
+}
+# How many facts of each kind the explanation lists (the newest first).
+FACTS_LIMIT = 10
+CREDIT_EVENTS_LIMIT = 20
+
+
+class RankingError(DomainError):
+    """A filter that names nothing known; ``details`` maps each bad filter to the reason."""
+
+    status = 400
+
+
+# --- filters -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankingFilters:
+    district: District | None = None
+    scene: Scene | None = None
+    department: Department | None = None
+    tier: int | None = None
+    risk_level: str | None = None
+    credit: str | None = None
+    order: str = "risk"
+
+    def as_data(self) -> dict:
+        """The filters as codes, for the audit chain and for links."""
+        return {
+            "district": self.district.code if self.district else None,
+            "scene": self.scene.code if self.scene else None,
+            "department": self.department.code if self.department else None,
+            "tier": self.tier,
+            "risk_level": self.risk_level,
+            "credit": self.credit,
+            "order": self.order,
+        }
+
+
+def _clean(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def ranking_filters_parse(
+    *,
+    district: str | None = None,
+    scene: str | None = None,
+    department: str | None = None,
+    tier: str | int | None = None,
+    risk_level: str | None = None,
+    credit: str | None = None,
+    order: str | None = None,
+) -> RankingFilters:
+    """Filter values as given in a query string. An unknown value is an error (every bad one is
+    named), never an empty ranking, so a typo is not mistaken for "no risky enterprises there"."""
+    values = {
+        "district": _clean(district),
+        "scene": _clean(scene),
+        "department": _clean(department),
+        "tier": _clean(tier),
+        "risk_level": _clean(risk_level),
+        "credit": _clean(credit),
+        "order": _clean(order),
+    }
+    problems: dict[str, str] = {}
+    parsed: dict = {}
+    if values["district"]:
+        parsed["district"] = District.objects.filter(code=values["district"]).first()
+        if parsed["district"] is None:
+            problems["district"] = _("Unknown district code %(code)s.") % {"code": values["district"]}
+    if values["scene"]:
+        parsed["scene"] = Scene.objects.filter(code=values["scene"]).first()
+        if parsed["scene"] is None:
+            problems["scene"] = _("Unknown scene %(code)s.") % {"code": values["scene"]}
+    if values["department"]:
+        parsed["department"] = Department.objects.filter(code=values["department"]).first()
+        if parsed["department"] is None:
+            problems["department"] = _("Unknown department %(code)s.") % {"code": values["department"]}
+    if values["tier"]:
+        if values["tier"] in {str(t) for t in TIERS}:
+            parsed["tier"] = int(values["tier"])
+        else:
+            problems["tier"] = _("A tier is 1, 2, 3 or 4.")
+    if values["risk_level"]:
+        if values["risk_level"] in RiskLevel.values:
+            parsed["risk_level"] = values["risk_level"]
+        else:
+            problems["risk_level"] = _("A risk level is low, medium or high.")
+    if values["credit"]:
+        rating = values["credit"].upper()
+        if rating in CreditRating.values:
+            parsed["credit"] = rating
+        else:
+            problems["credit"] = _("A credit rating is A, B, C or D.")
+    if values["order"]:
+        if values["order"] in ORDERS:
+            parsed["order"] = values["order"]
+        else:
+            problems["order"] = _("Order by risk, tier, credit or overdue.")
+    if problems:
+        raise RankingError(_("Some filters are not valid."), code="invalid_filter", details=problems)
+    return RankingFilters(**parsed)
+
+
+# --- the ranking ---------------------------------------------------------------------------------------
+
+
+def ranking(*, user, filters: RankingFilters) -> QuerySet[EnterpriseScore]:
+    """Scores of the enterprises in the user's ranking scope, filtered, in the chosen order.
+
+    Unevaluated and uncounted: pages take a slice (core.pagination.Page), exports iterate.
+    """
+    qs = scores_visible_to(user).select_related("enterprise__district", "enterprise__scene", "policy")
+    if filters.district:
+        qs = qs.filter(enterprise__district__path__startswith=filters.district.path)
+    if filters.scene:
+        qs = qs.filter(enterprise__scene=filters.scene)
+    if filters.department:
+        # Scenes the department supervises (Scene.departments); a subquery, so rows never repeat.
+        qs = qs.filter(enterprise__scene__in=Scene.objects.filter(departments=filters.department))
+    if filters.tier:
+        qs = qs.filter(tier=filters.tier)
+    if filters.risk_level:
+        qs = qs.filter(risk_level=filters.risk_level)
+    if filters.credit:
+        qs = qs.filter(credit=filters.credit)
+    if filters.order in SPLIT_ORDERS:
+        head = SPLIT_ORDERS[filters.order]
+        return Ranked(
+            head=qs.filter(head).order_by(*ORDERS[filters.order]),
+            tail=qs.exclude(head).order_by(*ORDERS["risk"]),
+        )
+    return qs.order_by(*ORDERS[filters.order])
+
+
+# Orders whose first key is the same for almost every enterprise (credit A, no overdue order):
+# sorting 2.5M rows by it would take seconds. The rows that differ come first from small partial
+# indexes (EnterpriseScore.Meta.indexes), then everyone else in risk order, which is the same
+# order "-credit, -risk" / "-overdue_orders, -risk" gives.
+SPLIT_ORDERS = {"credit": ~Q(credit="A"), "overdue": Q(overdue_orders__gt=0)}
+
+
+class Ranked:
+    """Two ordered querysets read as one: slices (pages) and iteration (exports)."""
+
+    def __init__(self, *, head: QuerySet, tail: QuerySet):
+        self.head, self.tail = head, tail
+        self._head_count = None
+
+    def _count_head(self) -> int:
+        if self._head_count is None:
+            self._head_count = self.head.count()
+        return self._head_count
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice) or item.step is not None:
+            raise TypeError("a ranking is read in slices")
+        start, stop = item.start or 0, item.stop
+        rows = list(self.head[start:stop])
+        if stop is not None and len(rows) == stop - start:
+            return rows
+        skip = max(0, start - self._count_head())
+        rest = None if stop is None else stop - start - len(rows)
+        return rows + list(self.tail[skip : None if rest is None else skip + rest])
+
+    def count(self) -> int:
+        return self._count_head() + self.tail.count()
+
+    def iterator(self, chunk_size: int = 2000):
+        yield from self.head.iterator(chunk_size=chunk_size)
+        yield from self.tail.iterator(chunk_size=chunk_size)
+
+    def __iter__(self):
+        return self.iterator()
+
+
+def contributions(score: EnterpriseScore) -> dict[str, float]:
+    """Factor -> points of the risk score, in FACTORS order; they add up to ``score.risk``."""
+    return {factor: getattr(score, f"risk_{factor}") for factor in FACTORS}
+
+
+# --- the distribution ----------------------------------------------------------------------------------
+
+# Path segment lengths: "110000/" (city), "110105/" (district), "110105001/" (street).
+_CHILD_SEGMENT = {District.Level.CITY: 7, District.Level.DISTRICT: 10}
+
+
+@dataclass(frozen=True)
+class DistributionRow:
+    label: str
+    counts: tuple[int, ...]  # per tier, 1..4
+    total: int
+
+
+@dataclass(frozen=True)
+class Distribution:
+    base: District | None
+    rows: list[DistributionRow]
+    totals: tuple[int, ...]
+    total: int
+
+    @property
+    def largest(self) -> int:
+        return max((row.total for row in self.rows), default=0)
+
+
+def _distribution_base(user, filters: RankingFilters) -> District | None:
+    if filters.district:
+        return filters.district
+    regulator = permissions.roles_of(user).regulator
+    return regulator.district if regulator and regulator.district_id else None
+
+
+def distribution(*, user, filters: RankingFilters) -> Distribution:
+    """How many enterprises of the (filtered) ranking fall in each tier, per district one level
+    below the selected district (the city's districts, a district's streets). One grouped query;
+    enterprises registered at the selected level itself form their own row."""
+    base = _distribution_base(user, filters)
+    # No base: the city's districts ("110000/110105/"); a street has no level below it.
+    length = 14 if base is None else len(base.path) + _CHILD_SEGMENT.get(base.level, 0)
+    grouped = (
+        ranking(user=user, filters=replace(filters, order="risk"))  # order is irrelevant here
+        .order_by()
+        .values_list(Substr("enterprise__district__path", 1, length), "tier")
+        .annotate(n=Count("pk"))
+    )
+    counts: dict[str, list[int]] = {}
+    for key, tier, n in grouped:
+        counts.setdefault(key, [0, 0, 0, 0])[tier - 1] += n
+    labels = {d.path: (d.code, d.display_name) for d in District.objects.filter(path__in=list(counts))}
+    rows = [
+        DistributionRow(label=labels.get(key, ("", key))[1], counts=tuple(row), total=sum(row))
+        for key, row in sorted(counts.items(), key=lambda item: labels.get(item[0], (item[0],))[0])
+    ]
+    totals = tuple(sum(row.counts[i] for row in rows) for i in range(len(TIERS)))
+    return Distribution(base=base, rows=rows, totals=totals, total=sum(totals))
+
+
+# --- one enterprise's explanation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactorRow:
+    name: str
+    label: str
+    weight: float
+    contribution: float  # points of the 0-100 risk score
+    maximum: float  # the most this factor can contribute: 100 * weight / sum(weights)
+    feature: float | None  # the factor's value in [0, 1]; None when its weight is zero
+
+    @property
+    def percent(self) -> float:
+        """How far the enterprise fills this factor's share, for the bar (0-100)."""
+        return round(100 * (self.feature or 0.0), 1)
+
+
+@dataclass(frozen=True)
+class FindingFact:
+    day: object  # date
+    severity: str
+    severity_label: str
+    text: str
+    source: str  # "history" (imported) or "inspection" (ours)
+
+
+@dataclass
+class Explanation:
+    enterprise: Enterprise
+    score: EnterpriseScore | None
+    policy: ScoringPolicy | None = None
+    factors: list[FactorRow] = field(default_factory=list)
+    tier_rule: dict | None = None
+    credit_events: list[CreditEvent] = field(default_factory=list)
+    findings: list[FindingFact] = field(default_factory=list)
+    orders: list[RectificationOrder] = field(default_factory=list)
+    complaints: list[Complaint] = field(default_factory=list)
+    self_inspection: SelfInspection | None = None
+
+    @property
+    def total(self) -> float:
+        return sum(row.contribution for row in self.factors)
+
+    @property
+    def widest(self) -> float:
+        return max((row.maximum for row in self.factors), default=0.0)
+
+
+def factor_rows(score: EnterpriseScore, policy: ScoringPolicy) -> list[FactorRow]:
+    """Each factor with its weight and its feature, read back from the stored contribution:
+    contribution = 100 * weight / sum(weights) * feature (supervision.risk.scoring)."""
+    weights = {factor: float(policy.weights.get(factor, 0)) for factor in FACTORS}
+    total = sum(weights.values())
+    rows = []
+    for factor, points in contributions(score).items():
+        weight = weights[factor]
+        maximum = 100.0 * weight / total if total else 0.0
+        rows.append(
+            FactorRow(
+                name=factor,
+                label=str(FACTORS[factor]),
+                weight=weight,
+                contribution=points,
+                maximum=maximum,
+                feature=points * total / (100.0 * weight) if weight else None,
+            )
+        )
+    return rows
+
+
+def tier_rule(policy: ScoringPolicy, tier: int) -> dict | None:
+    """What a tier implies under the policy: the longest gap between inspections (None: random
+    draws only) and the share of the tier drawn per year."""
+    rule = policy.params.get("tiers", {}).get(str(tier))
+    if not isinstance(rule, dict):
+        return None
+    ratio = rule.get("draw_ratio")
+    return {
+        "tier": tier,
+        "interval_days": rule.get("interval_days"),
+        "draw_ratio": ratio,
+        "draw_percent": round(100 * float(ratio), 1) if ratio is not None else None,
+    }
+
+
+def _recent_findings(enterprise: Enterprise) -> list[FindingFact]:
+    severities = dict(HistoricalFinding.Severity.choices)
+    imported = (
+        HistoricalFinding.objects.filter(inspection__enterprise=enterprise)
+        .select_related("inspection")
+        .order_by("-inspection__inspected_on", "-pk")[:FACTS_LIMIT]
+    )
+    ours = (
+        Finding.objects.filter(
+            inspection__enterprise=enterprise, inspection__status=Inspection.Status.SUBMITTED
+        )
+        .select_related("inspection", "item")
+        .order_by("-inspection__submitted_at", "-pk")[:FACTS_LIMIT]
+    )
+    facts = [
+        FindingFact(
+            day=f.inspection.inspected_on,
+            severity=f.severity,
+            severity_label=str(severities.get(f.severity, f.severity)),
+            text=f.description[:200] or f.violation_type,
+            source="history",
+        )
+        for f in imported
+    ]
+    facts += [
+        FindingFact(
+            day=f.inspection.submitted_at.date(),
+            severity=f.severity,
+            severity_label=str(severities.get(f.severity, f.severity)),
+            text=f.item.display_question[:200],
+            source="inspection",
+        )
+        for f in ours
+    ]
+    facts.sort(key=lambda fact: fact.day, reverse=True)
+    return facts[:FACTS_LIMIT]
+
+
+def score_explain(*, enterprise: Enterprise, facts: bool = True) -> Explanation:
+    """The score of one enterprise (the caller has checked it may be seen) and why: each factor's
+    contribution under the policy that computed it, what the tier implies, and — with ``facts`` —
+    the newest findings, the orders still open, complaints that count, the latest self-inspection
+    and the credit events, each list limited in size."""
+    score = EnterpriseScore.objects.select_related("policy").filter(enterprise=enterprise).first()
+    explanation = Explanation(enterprise=enterprise, score=score)
+    if score is not None:
+        explanation.policy = score.policy
+        explanation.factors = factor_rows(score, score.policy)
+        explanation.tier_rule = tier_rule(score.policy, score.tier)
+    explanation.credit_events = list(
+        CreditEvent.objects.filter(enterprise=enterprise)
+        .select_related("recorded_by")
+        .order_by("-occurred_on", "-pk")[:CREDIT_EVENTS_LIMIT]
+    )
+    if not facts:
+        return explanation
+    explanation.findings = _recent_findings(enterprise)
+    # Open in the score's sense: not closed (answered and escalated ones too); overdue is shown
+    # per order by RectificationOrder.is_overdue, the same rule as inspections.selectors.overdue_q.
+    explanation.orders = list(
+        RectificationOrder.objects.filter(enterprise=enterprise, closed_at__isnull=True).order_by(
+            "deadline", "pk"
+        )[:FACTS_LIMIT]
+    )
+    explanation.complaints = list(
+        Complaint.objects.filter(enterprise=enterprise)
+        .exclude(status__in=Complaint.NOT_COUNTED)
+        .order_by("-created_at", "-pk")[:FACTS_LIMIT]
+    )
+    explanation.self_inspection = (
+        SelfInspection.objects.filter(enterprise=enterprise, status=SelfInspection.Status.SUBMITTED)
+        .order_by("-submitted_at")
+        .first()
+    )
+    return explanation

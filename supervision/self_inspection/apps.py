@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SelfInspectionConfig(AppConfig):
+    """The business inspecting itself against its scene's checklist."""
+
+    name = "supervision.self_inspection"
+    label = "self_inspection"
+    verbose_name = _("Self-inspection")
