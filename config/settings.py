@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A service's refusal that a page did not show next to a form: one error page everywhere.
+    "core.pages.DomainErrorMiddleware",
     # Last: turns a sign-in that django-axes refused into the lock-out page or API error.
     "axes.middleware.AxesMiddleware",
 ]

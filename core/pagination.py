@@ -22,6 +22,9 @@ class Page:
         self.page_size = page_size
         self.has_next = len(rows) > page_size
         self.has_previous = page > 1
+        # For core/_pager.html's links (set by core.pages.paginate): the list's other parameters.
+        self.query = ""
+        self.param = "page"
 
 
 class NoCountPagination(PaginationBase):

@@ -23,12 +23,12 @@ from pypdf import PdfReader
 
 from checklists import publishing
 from checklists.models import ChecklistItem
-from core import views as core_views
 from core.errors import DomainError
 from core.models import AuditEvent
 from core.photos import photo_ingest
 from supervision.inspections import documents, verify_urls
 from supervision.inspections.documents import document_for, verify_url
+from supervision.landing import views as landing_views
 from supervision.models import (
     Document,
     Finding,
@@ -45,7 +45,7 @@ from tests.factories import InspectorFactory, UserFactory
 # Only what core/base.html links to for a visitor, and the page under test: the site's urlconf
 # pulls in every app, and these tests should not depend on modules being written alongside.
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", landing_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("supervision.inspections.verify_urls")),
