@@ -28,4 +28,17 @@ for router in (
 ):
     api.add_router("/", router)
 
+# The modules the routers were published from before the packages moved (docs/ARCHITECTURE.md):
+# operation ids and module-qualified schema names keep those names.
+api.published_module_names.update(
+    {
+        "supervision.landing.api": "core.api",
+        "supervision.self_inspection.api": "supervision.api",
+        "supervision.inspections.api": "supervision.api_loop",
+        "supervision.risk.api": "supervision.api_scoring",
+        "supervision.complaints.api": "supervision.api_complaints",
+        "supervision.publication.api": "supervision.api_publication",
+    }
+)
+
 __all__ = ["api"]

@@ -66,7 +66,7 @@ class _Document(OpenAPISchema):
 
     def __init__(self, api, path_prefix):
         super().__init__(api, path_prefix)
-        _shorten_names(self)
+        _shorten_names(self, published_names=api.published_module_names)
 
     def _create_schema_from_model(self, model, *args, **kwargs):
         return super()._create_schema_from_model(_Qualified(model), *args, **kwargs)
@@ -98,10 +98,10 @@ class _Document(OpenAPISchema):
         return self._create_schema_from_model(_ERROR_RESPONSE, mode="serialization")[0]
 
 
-def _shorten_names(document: dict) -> None:
+def _shorten_names(document: dict, *, published_names: dict[str, str]) -> None:
     """Each definition takes the shortest tail of its qualified name that no other one ends with:
     ``ErrorOut``, ``InspectionTask.Status``; in full where a module tells them apart:
-    ``supervision.inspections.api.ItemOut``."""
+    ``supervision.api_loop.ItemOut`` (a module under its published name, see published_module_names)."""
     schemas = document["components"]["schemas"]
     parts = {qualified: qualified.split("__") for qualified in schemas}  # pydantic writes "." as "__"
     names = {}
@@ -111,7 +111,12 @@ def _shorten_names(document: dict) -> None:
                 break
         if own[-size][:1].islower():  # told apart by a module: name it in full
             size = len(own)
-        names[qualified] = ".".join(own[-size:])
+        if size == len(own):
+            # Modules are lower case, classes not: split the module from the (nested) class name.
+            split = next(i for i, part in enumerate(own) if not part[:1].islower())
+            names[qualified] = _published(".".join(own[:split]), ".".join(own[split:]), published_names, ".")
+        else:
+            names[qualified] = ".".join(own[-size:])
     document["components"]["schemas"] = {names[name]: schema for name, schema in schemas.items()}
     prefix = "#/components/schemas/"
 
@@ -145,7 +150,28 @@ class _ObjectBodies(Parser):
         return data
 
 
+def _published(module: str, name: str, published_names: dict[str, str], sep: str) -> str:
+    """``module.name`` with the module under its published name: a module registered in
+    ``published_names``, or any module inside it, answers to the registered one's published name."""
+    for current, published in published_names.items():
+        if module == current or module.startswith(current + "."):
+            module = published
+            break
+    return f"{module}.{name}".replace(".", sep)
+
+
 class SupervisionAPI(NinjaAPI):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Operation ids and the names of same-named schemas are made from the handler's module;
+        # clients generate code from them, so a module that moved keeps the name it was published
+        # under ({current module: published name}, filled where the routers are mounted).
+        self.published_module_names: dict[str, str] = {}
+
+    def get_openapi_operation_id(self, operation) -> str:
+        function = operation.view_func
+        return _published(function.__module__, function.__name__, self.published_module_names, "_")
+
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         if path_prefix is None:
             path_prefix = self.get_root_path(path_params or {})

@@ -1,4 +1,8 @@
-"""Small published content for tests, built directly (not through the YAML importer)."""
+"""Small published content for tests, built directly (not through the YAML importer).
+
+make_checklist's items are mar-1 (minor), mar-2 (major), mar-3 (critical), ... for market
+regulation: the inspection loop's factories and fixtures rely on those codes.
+"""
 
 from checklists import publishing
 from checklists.models import Checklist, ChecklistItem, Manual, ManualChapter, ManualClause
@@ -58,3 +62,23 @@ def make_checklist(
         publishing.checklist_publish(checklist=checklist, actor=actor)
         checklist.refresh_from_db()
     return checklist
+
+
+def publish_checklist(*, department: str, items: list[dict], actor, scene: str = "catering") -> Checklist:
+    """A published checklist with the given item fields (code, question, severity, ...)."""
+    scene_obj, department_obj = Scene.objects.get(code=scene), Department.objects.get(code=department)
+    checklist = Checklist.objects.create(
+        scene=scene_obj,
+        department=department_obj,
+        version=publishing.next_version(Checklist, scene=scene_obj, department=department_obj),
+        title=f"{scene} / {department}",
+    )
+    for position, fields in enumerate(items, start=1):
+        ChecklistItem.objects.create(
+            checklist=checklist,
+            position=position,
+            law="中华人民共和国食品安全法",
+            article="第五十五条",
+            **fields,
+        )
+    return publishing.checklist_publish(checklist=checklist, actor=actor)

@@ -1,3 +1,5 @@
+"""The ground floor's people and places: users, enterprises, memberships, inspectors, regulators."""
+
 import factory
 from django.contrib.auth import get_user_model
 

@@ -1,22 +1,14 @@
-"""Builders and fixtures for the ranking tests: stored scores with chosen values (so orders and
-filters are checked against numbers picked by hand), and the people who look at them.
-
-Test modules load the fixtures with ``pytest_plugins = ["tests.supervision.ranking_helpers"]``; a
-plugin's fixtures are seen by every module of the run, so none here shadows a common name (each
-page module defines its own English ``client``).
-
-PYTEST_DONT_REWRITE: builders only, no asserts.
-"""
+"""Stored scores with chosen values, so orders and filters are checked against numbers picked by
+hand."""
 
 from dataclasses import dataclass
 
-import pytest
 from django.utils import timezone
 
-from core.models import Department, District, Enterprise, Scene
+from core.models import District, Enterprise, Scene
 from supervision.models import EnterpriseScore
 from supervision.risk import scoring
-from tests.factories import EnterpriseFactory, RegulatorFactory
+from tests.factories.core import EnterpriseFactory
 
 
 def make_score(
@@ -45,7 +37,7 @@ def make_score(
 
 
 @dataclass
-class World:
+class RankingWorld:
     """Five scored enterprises (risk, tier, credit, overdue orders):
 
     - chaoyang: Chaoyang catering          80, 4, C, 2
@@ -70,10 +62,9 @@ class World:
         return [by_code[code] for code in usccs]
 
 
-@pytest.fixture
-def ranking_world(enterprise) -> World:
+def make_ranking_world(chaoyang: Enterprise) -> RankingWorld:
+    """Scores ``chaoyang`` (a Chaoyang catering business) and four more as RankingWorld lists."""
     catering = Scene.objects.get(code="catering")
-    chaoyang = enterprise
     street = EnterpriseFactory(district=District.objects.get(code="110105001"), scene=catering)
     dongcheng = EnterpriseFactory(district=District.objects.get(code="110101"), scene=catering)
     haidian = EnterpriseFactory(
@@ -87,26 +78,4 @@ def ranking_world(enterprise) -> World:
     make_score(dongcheng, risk=65, tier=4, credit="D", overdue=1, open_orders=1)
     make_score(haidian, risk=90, tier=4, credit="B")
     make_score(hotel, risk=20, tier=1, credit="A")
-    return World(chaoyang=chaoyang, street=street, dongcheng=dongcheng, haidian=haidian, hotel=hotel)
-
-
-@pytest.fixture
-def city_regulator(db):
-    """Market regulation, the whole city: manages the scoring policy."""
-    return RegulatorFactory().user
-
-
-@pytest.fixture
-def chaoyang_regulator(db):
-    """Every scene, Chaoyang only (its streets included): ranks, does not set the policy."""
-    return RegulatorFactory(department=None, district=District.objects.get(code="110105")).user
-
-
-@pytest.fixture
-def haidian_regulator(db):
-    return RegulatorFactory(department=None, district=District.objects.get(code="110108")).user
-
-
-@pytest.fixture
-def health_regulator(db):
-    return RegulatorFactory(department=Department.objects.get(code="health")).user
+    return RankingWorld(chaoyang=chaoyang, street=street, dongcheng=dongcheng, haidian=haidian, hotel=hotel)

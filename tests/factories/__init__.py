@@ -1,0 +1,85 @@
+"""Builders for tests, one module per package they build for, all importable from here.
+
+The modules import models and services, and of their siblings only core and images: never a test
+module or a conftest, so no cycle can form. The fixtures built on them live in conftest.py files.
+"""
+
+from tests.factories.core import (
+    PASSWORD,
+    EnterpriseFactory,
+    InspectorFactory,
+    MembershipFactory,
+    RegulatorFactory,
+    UserFactory,
+    make_uscc,
+)
+from tests.factories.images import fake_jpeg, jpeg, jpeg_bytes, png_bytes
+from tests.factories.processes import PRODUCTION, run_manage
+from tests.factories.checklists import make_checklist, make_manual, publish_checklist
+from tests.factories.inspections import (
+    FAILING,
+    answer_all,
+    items_of,
+    make_ready,
+    make_task,
+    make_team,
+    rectify,
+    sign_all,
+    submit,
+)
+from tests.factories.self_inspection import FIRE_ITEMS, MARKET_ITEMS, item_of
+from tests.factories.risk import RankingWorld, make_ranking_world, make_score
+from tests.factories.planning import (
+    Q3,
+    TZ,
+    area,
+    department,
+    district,
+    inspected_by,
+    make_inspectors,
+    planned_task,
+    scored,
+)
+
+__all__ = [
+    "FAILING",
+    "FIRE_ITEMS",
+    "MARKET_ITEMS",
+    "PASSWORD",
+    "PRODUCTION",
+    "Q3",
+    "TZ",
+    "EnterpriseFactory",
+    "InspectorFactory",
+    "MembershipFactory",
+    "RankingWorld",
+    "RegulatorFactory",
+    "UserFactory",
+    "answer_all",
+    "area",
+    "department",
+    "district",
+    "fake_jpeg",
+    "inspected_by",
+    "item_of",
+    "items_of",
+    "jpeg",
+    "jpeg_bytes",
+    "make_checklist",
+    "make_inspectors",
+    "make_manual",
+    "make_ranking_world",
+    "make_ready",
+    "make_score",
+    "make_task",
+    "make_team",
+    "make_uscc",
+    "planned_task",
+    "png_bytes",
+    "publish_checklist",
+    "rectify",
+    "run_manage",
+    "scored",
+    "sign_all",
+    "submit",
+]
