@@ -140,9 +140,22 @@ def _shorten_names(document: dict, *, published_names: dict[str, str]) -> None:
 class _ObjectBodies(Parser):
     """A JSON request body of this API is an object (the document says so of each; see
     tests/api/test_openapi.py). Ninja would read any other JSON value as an object without
-    attributes, so that ``0`` or ``[]`` passed as "all defaults"; it is refused (400) instead."""
+    attributes, so that ``0`` or ``[]`` passed as "all defaults"; it is refused (400) instead. No body
+    at all, or an empty form, is "all defaults"."""
+
+    EMPTY_FORMS = {"multipart/form-data", "application/x-www-form-urlencoded"}
 
     def parse_body(self, request):
+        # A POST with nothing to say (an action whose body fields are all optional) may come without
+        # a JSON body: as an empty form, which is what browsers, curl -d "" and test clients send.
+        # It means "all defaults"; a required field then answers 422 like any missing field.
+        if (
+            isinstance(request, WSGIRequest | ASGIRequest)
+            and request.content_type in self.EMPTY_FORMS
+            and not request.POST
+            and not request.FILES
+        ):
+            return {}
         data = super().parse_body(request)
         # The fields of a multipart body are parsed one by one, on bare HttpRequests of their own.
         if not isinstance(data, dict) and isinstance(request, WSGIRequest | ASGIRequest):
