@@ -263,6 +263,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
             "60",
             "--log-level",
             "warning",
+            "--no-control-socket",
         ],
         cwd=ROOT,
         env={**os.environ, **env},

@@ -40,8 +40,10 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The absolute address printed in QR codes and documents; never derived from the request,
-# so a forged Host header cannot change what a code points to.
-PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# so a forged Host header cannot change what a code points to. Unset, it is the local server on
+# PORT (scripts/serve's port), so a demo on another port prints codes that open.
+PORT = env_int("PORT", 8000, minimum=1)
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
