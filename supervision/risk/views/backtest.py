@@ -7,7 +7,7 @@ For those who may manage scoring (core.permissions.can_manage_scoring); anyone e
 supervision.risk.backtest.MAX_DAYS.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,64 +17,20 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import permissions
 from core.errors import DomainError
-from core.pagination import Page
+from core.pages import paginate
 from supervision.models import BacktestRun, ScoringPolicy
 from supervision.risk import backtest as service
 from supervision.risk import calibration
+from supervision.risk.forms import BacktestForm, CalibrateForm
 from supervision.risk.scoring import FACTORS, current_policy
+from supervision.risk.views.gates import scoring_managers_only
 
 PAGE_SIZE = 20
 WIDTH, HEIGHT = 640, 320
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
 COLORS = {"actual": "#5c6b7a", "random": "#a86400", "a": "#0b5cad", "b": "#1e7d32"}
 DASHES = {"actual": "6 4", "random": "2 4", "a": "", "b": ""}
-
-
-class FormError(DomainError):
-    status = 422
-
-
-def _forbidden(request):
-    return render(request, "core/error.html", {"message": _("You may not do this.")}, status=403)
-
-
-def _page_number(request) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
-
-
-def _day(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise FormError(
-            _("Give the %(field)s as a date (YYYY-MM-DD).") % {"field": field}, code="invalid_date"
-        ) from None
-
-
-def _whole(value: str, field: str, *, low: int, high: int) -> int:
-    value = value.strip()
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise FormError(
-            _("The %(field)s must be a whole number from %(low)d to %(high)d.")
-            % {"field": field, "low": low, "high": high},
-            code="invalid_number",
-        )
-    return int(value)
-
-
-def _policy(value: str, field: str, *, required: bool) -> ScoringPolicy | None:
-    value = value.strip()
-    if not value and not required:
-        return None
-    policy = ScoringPolicy.objects.filter(version=int(value)).first() if value.isdigit() else None
-    if policy is None:
-        raise FormError(_("Choose a policy version for %(field)s.") % {"field": field}, code="unknown_policy")
-    return policy
 
 
 def _form_values(source, last: BacktestRun | None) -> dict:
@@ -87,9 +43,9 @@ def _form_values(source, last: BacktestRun | None) -> dict:
 
 
 def _render_index(request, *, values, error=None, calibrate_error=None, calibrate_values=None, status=200):
-    page = Page(
+    page = paginate(
+        request,
         BacktestRun.objects.select_related("policy", "created_by").order_by("-created_at", "-pk"),
-        page=_page_number(request),
         page_size=PAGE_SIZE,
     )
     context = {
@@ -109,20 +65,20 @@ def _render_index(request, *, values, error=None, calibrate_error=None, calibrat
 @login_required
 @require_http_methods(["GET", "POST"])
 def backtest_index(request):
-    if not permissions.can_manage_scoring(request.user):
-        return _forbidden(request)
+    scoring_managers_only(request.user)
     last = BacktestRun.objects.order_by("-created_at", "-pk").first()
     if request.method == "GET":
         return _render_index(request, values=_form_values(request.GET, last))
+    # A field left out of the form takes the value the page would have shown for it.
     values = _form_values(request.POST, last)
+    form = BacktestForm(values)
     try:
-        start = _day(values["start"], _("start"))
-        days = _whole(values["days"], _("number of days"), low=1, high=service.MAX_DAYS)
-        policy_a = _policy(values["a"], _("policy A"), required=True)
-        policy_b = _policy(values["b"], _("policy B"), required=False)
+        if not form.is_valid():
+            raise form.refusal()
+        data = form.cleaned_data
         runs = [
-            service.backtest_run(actor=request.user, start=start, days=days, policy=policy)
-            for policy in (policy_a, policy_b)
+            service.backtest_run(actor=request.user, start=data["start"], days=data["days"], policy=policy)
+            for policy in (data["a"], data["b"])
             if policy is not None
         ]
     except DomainError as exc:
@@ -134,18 +90,16 @@ def backtest_index(request):
 @login_required
 @require_POST
 def backtest_calibrate(request):
-    if not permissions.can_manage_scoring(request.user):
-        return _forbidden(request)
+    scoring_managers_only(request.user)
     values = {
         key: request.POST.get(key, default)
         for key, default in (("before", ""), ("months", "12"), ("note", ""))
     }
+    form = CalibrateForm(values)
     try:
-        before = _day(values["before"], _("date to calibrate before"))
-        months = _whole(values["months"], _("number of months"), low=1, high=calibration.MAX_MONTHS)
-        report = calibration.policy_calibrate(
-            actor=request.user, before=before, months=months, note=values["note"][:100]
-        )
+        if not form.is_valid():
+            raise form.refusal()
+        report = calibration.policy_calibrate(actor=request.user, **form.cleaned_data)
     except DomainError as exc:
         last = BacktestRun.objects.order_by("-created_at", "-pk").first()
         return _render_index(
@@ -155,6 +109,7 @@ def backtest_calibrate(request):
             calibrate_values=values,
             status=exc.status,
         )
+    before = form.cleaned_data["before"]
     weights = ", ".join(f"{factor} {report.weights[factor]:g}" for factor in FACTORS)
     messages.success(
         request,
@@ -171,8 +126,7 @@ def backtest_calibrate(request):
 @login_required
 @require_GET
 def backtest_detail(request, pk: int):
-    if not permissions.can_manage_scoring(request.user):
-        return _forbidden(request)
+    scoring_managers_only(request.user)
     run = get_object_or_404(BacktestRun.objects.select_related("policy", "created_by"), pk=pk)
     other = None
     vs = request.GET.get("vs", "")

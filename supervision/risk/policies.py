@@ -1,0 +1,260 @@
+"""Scoring policies: the factors, version 1's defaults, and the versions regulators make.
+
+A policy is a version of weights (one per factor) and parameters (half-lives, saturations,
+thresholds, tiers, the risk x credit matrix). Every change is a new version, validated in full and
+audited; the current policy is the adopted version with the highest number. The queries that
+apply a policy are in supervision.risk.queries.
+"""
+
+import math
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import audit_record
+from core.errors import DomainError
+from supervision.models import ScoringPolicy
+
+FACTORS = {
+    "scene": _("scene inherent risk"),
+    "violations": _("violation history"),
+    "orders": _("open and overdue rectification orders"),
+    "complaints": _("complaints"),
+    "self_missing": _("no recent self-inspection"),
+    "self_noncompliant": _("self-declared non-compliance"),
+    "self_discrepancy": _("declared compliant, found otherwise"),
+    "visit_gap": _("time since the last inspection"),
+    "licence": _("licence status and age"),
+}
+CREDIT_COUNTS = ("penalties", "late_orders", "unclosed_orders", "refusals")
+RISK_LEVELS = ("low", "medium", "high")
+RATINGS = ("A", "B", "C", "D")
+
+# Version 1's values: a starting point regulators edit (every edit is a new version), not a constant
+# the code reads. Chosen from the supervision practice described in the background articles, not
+# fitted to any back-test window.
+DEFAULT_WEIGHTS = {
+    "scene": 10,
+    "violations": 35,
+    "orders": 10,
+    "complaints": 10,
+    "self_missing": 4,
+    "self_noncompliant": 4,
+    "self_discrepancy": 7,
+    "visit_gap": 15,
+    "licence": 5,
+}
+DEFAULT_PARAMS = {
+    "half_life_days": 365,
+    "severity_points": {"minor": 1, "major": 3, "critical": 8},
+    "violations_saturation": 12,
+    "orders_saturation": 2,
+    "overdue_order_weight": 2,
+    "complaints_saturation": 3,
+    "complaint_half_life_days": 180,
+    "verified_complaint_weight": 3,
+    "self_inspection_max_age_days": 365,
+    "discrepancy_saturation": 2,
+    "new_licence_days": 730,
+    # The interval visit_gap measures against when a tier sets none (draw-only tiers) and before
+    # an enterprise has a tier.
+    "default_interval_days": 365,
+    "risk_thresholds": {"medium": 30, "high": 60},
+    "credit": {
+        "repair_days": 365,
+        "points": {"penalty": 10, "late_order": 3, "unclosed_order": 5, "refusal": 10},
+        "thresholds": {"B": 1, "C": 10, "D": 25},
+    },
+    # Tier 1 is the lightest supervision, 4 the closest. interval_days: the longest a tier may
+    # go without an inspection (null: only random draws); draw_ratio: share drawn per year.
+    "tiers": {
+        "1": {"interval_days": None, "draw_ratio": 0.03},
+        "2": {"interval_days": 730, "draw_ratio": 0.10},
+        "3": {"interval_days": 365, "draw_ratio": 0.30},
+        "4": {"interval_days": 91, "draw_ratio": 1.0},
+    },
+    "matrix": {
+        "low": {"A": 1, "B": 2, "C": 3, "D": 4},
+        "medium": {"A": 2, "B": 2, "C": 3, "D": 4},
+        "high": {"A": 4, "B": 4, "C": 4, "D": 4},
+    },
+}
+
+
+class PolicyError(DomainError):
+    """A scoring policy that cannot be used; ``details`` lists every problem (field -> reason)."""
+
+
+def _number(value, path: str, problems: dict, *, minimum: float = 0.0, maximum: float | None = None):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        problems[path] = "must be a number"
+    elif value < minimum:
+        problems[path] = f"must be at least {minimum:g}"
+    elif maximum is not None and value > maximum:
+        problems[path] = f"must be at most {maximum:g}"
+
+
+def validate_policy(*, weights, params) -> None:
+    """Refuse a policy with missing, negative or unknown weights or malformed parameters.
+
+    Collects every problem before raising, so a regulator fixes the form in one go.
+    """
+    problems: dict[str, str] = {}
+    if not isinstance(weights, dict):
+        raise PolicyError(
+            "weights must be an object", code="policy_invalid", details={"weights": "not an object"}
+        )
+    for factor in FACTORS:
+        if factor not in weights:
+            problems[f"weights.{factor}"] = "missing"
+        else:
+            _number(weights[factor], f"weights.{factor}", problems)
+    for extra in sorted(set(weights) - set(FACTORS)):
+        problems[f"weights.{extra}"] = "unknown factor"
+    if not problems and sum(weights.values()) <= 0:
+        problems["weights"] = "at least one weight must be above zero"
+    if not isinstance(params, dict):
+        problems["params"] = "not an object"
+        raise PolicyError(_("The scoring policy is not valid."), code="policy_invalid", details=problems)
+
+    def get(path: str):
+        node = params
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                problems[f"params.{path}"] = "missing"
+                return None
+            node = node[part]
+        return node
+
+    for path in (
+        "half_life_days",
+        "violations_saturation",
+        "orders_saturation",
+        "complaints_saturation",
+        "complaint_half_life_days",
+        "self_inspection_max_age_days",
+        "discrepancy_saturation",
+        "new_licence_days",
+        "default_interval_days",
+        "credit.repair_days",
+    ):
+        value = get(path)
+        if value is not None:
+            _number(value, f"params.{path}", problems, minimum=1)
+    for path in (
+        "overdue_order_weight",
+        "verified_complaint_weight",
+        "severity_points.minor",
+        "severity_points.major",
+        "severity_points.critical",
+        "credit.points.penalty",
+        "credit.points.late_order",
+        "credit.points.unclosed_order",
+        "credit.points.refusal",
+    ):
+        value = get(path)
+        if value is not None:
+            _number(value, f"params.{path}", problems)
+    medium, high = get("risk_thresholds.medium"), get("risk_thresholds.high")
+    for path, value in (("risk_thresholds.medium", medium), ("risk_thresholds.high", high)):
+        if value is not None:
+            _number(value, f"params.{path}", problems, maximum=100)
+    if isinstance(medium, int | float) and isinstance(high, int | float) and not medium < high:
+        problems["params.risk_thresholds"] = "medium must be below high"
+    credit = [get(f"credit.thresholds.{r}") for r in ("B", "C", "D")]
+    for rating, value in zip(("B", "C", "D"), credit, strict=True):
+        if value is not None:
+            _number(value, f"params.credit.thresholds.{rating}", problems, minimum=1)
+    if all(isinstance(v, int | float) for v in credit) and not credit[0] < credit[1] < credit[2]:
+        problems["params.credit.thresholds"] = "B < C < D required"
+    tiers = get("tiers")
+    if isinstance(tiers, dict):
+        if sorted(tiers) != ["1", "2", "3", "4"]:
+            problems["params.tiers"] = "tiers 1, 2, 3 and 4 are required"
+        for tier, rule in tiers.items():
+            if not isinstance(rule, dict):
+                problems[f"params.tiers.{tier}"] = "not an object"
+                continue
+            interval = rule.get("interval_days")
+            if interval is not None:
+                _number(interval, f"params.tiers.{tier}.interval_days", problems, minimum=1)
+            if "draw_ratio" not in rule:
+                problems[f"params.tiers.{tier}.draw_ratio"] = "missing"
+            else:
+                _number(rule["draw_ratio"], f"params.tiers.{tier}.draw_ratio", problems, maximum=1)
+    matrix = get("matrix")
+    if isinstance(matrix, dict):
+        for level in RISK_LEVELS:
+            row = matrix.get(level)
+            for rating in RATINGS:
+                cell = row.get(rating) if isinstance(row, dict) else None
+                if cell not in (1, 2, 3, 4):
+                    problems[f"params.matrix.{level}.{rating}"] = "must be a tier 1-4"
+    if problems:
+        raise PolicyError(_("The scoring policy is not valid."), code="policy_invalid", details=problems)
+
+
+def current_policy() -> ScoringPolicy:
+    """The adopted policy with the highest version; version 1 from the defaults on first use."""
+    policy = ScoringPolicy.objects.filter(adopted_at__isnull=False).order_by("-version").first()
+    if policy is None:
+        with transaction.atomic():
+            policy, _created = ScoringPolicy.objects.get_or_create(
+                version=1,
+                defaults={
+                    "weights": DEFAULT_WEIGHTS,
+                    "params": DEFAULT_PARAMS,
+                    "note": "initial policy",
+                    "adopted_at": timezone.now(),
+                },
+            )
+    return policy
+
+
+@transaction.atomic
+def policy_create(*, actor, weights, params, note: str = "", adopt: bool = True) -> ScoringPolicy:
+    """A new policy version (validated, audited); adopted at once unless it is a candidate."""
+    validate_policy(weights=weights, params=params)
+    current_policy()  # version 1 is always the defaults, adopted: a candidate is never the first
+    # Lock the newest row so two regulators saving at once get consecutive versions.
+    last = ScoringPolicy.objects.select_for_update().order_by("-version").first()
+    now = timezone.now()
+    policy = ScoringPolicy.objects.create(
+        version=(last.version if last else 0) + 1,
+        weights={factor: weights[factor] for factor in FACTORS},
+        params=params,
+        note=note[:300],
+        created_by=actor,
+        adopted_at=now if adopt else None,
+        adopted_by=actor if adopt else None,
+    )
+    audit_record(
+        actor=actor,
+        action="scoring.policy_create",
+        target=policy,
+        data={"version": policy.version, "weights": policy.weights, "params": params, "adopted": adopt},
+    )
+    return policy
+
+
+@transaction.atomic
+def policy_adopt(*, actor, policy: ScoringPolicy) -> ScoringPolicy:
+    policy = ScoringPolicy.objects.select_for_update().get(pk=policy.pk)
+    if policy.adopted_at is not None and policy == current_policy():
+        raise DomainError(_("This version is already the current policy."), code="already_current")
+    validate_policy(weights=policy.weights, params=policy.params)
+    # Adopting an older version again makes it current: re-issue it as the newest version, so
+    # "current = highest adopted version" stays the one rule.
+    newest = ScoringPolicy.objects.order_by("-version").first()
+    if policy.adopted_at is not None or policy.version != newest.version:
+        return policy_create(
+            actor=actor,
+            weights=policy.weights,
+            params=policy.params,
+            note=f"re-adopted v{policy.version}",
+        )
+    policy.adopted_at, policy.adopted_by = timezone.now(), actor
+    policy.save(update_fields=["adopted_at", "adopted_by"])
+    audit_record(actor=actor, action="scoring.policy_adopt", target=policy, data={"version": policy.version})
+    return policy

@@ -1,0 +1,409 @@
+"""The SQL that scores: one query (``score_query``) computes, for a range of enterprise ids and an
+"as of" moment, every factor of the risk score, the credit rating and the tier; ``upsert_query``
+writes its rows into EnterpriseScore. Both are plain text with placeholders, for SQLite and
+PostgreSQL alike; supervision.risk.scoring runs them.
+
+Policy numbers go into the text as literals (validated numbers, never user text); moments and
+dates go in as parameters.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from checklists.models import ChecklistItem
+from core.models import Complaint, Enterprise, Scene
+from history.models import HistoricalFinding, HistoricalInspection
+from supervision.models import (
+    CreditEvent,
+    EnterpriseScore,
+    Finding,
+    Inspection,
+    RectificationOrder,
+    ScoringPolicy,
+    SelfInspection,
+    SelfInspectionAnswer,
+)
+from supervision.risk.policies import FACTORS, RATINGS, RISK_LEVELS
+
+
+def _lit(value) -> str:
+    """A policy number as an SQL float literal. Policies are validated numbers, never user text.
+
+    PostgreSQL reads a bare ``0.5`` as numeric, and numeric arithmetic is several times slower
+    than double precision (and comes back as Decimal): say float8.
+    """
+    number = repr(float(value))
+    return f"{number}::float8" if connection.vendor == "postgresql" else number
+
+
+def _day(column: str, *, timestamp: bool = False) -> str:
+    """Days since 1970-01-01 of a date (or timestamp) column, as a number, in this database."""
+    if connection.vendor == "postgresql":
+        return (
+            f"(EXTRACT(EPOCH FROM {column})::float8 / 86400)"
+            if timestamp
+            else f"({column} - DATE '1970-01-01')::float8"
+        )
+    return f"(julianday({column}) - 2440587.5)"
+
+
+def _to_date(column: str, moment: datetime) -> str:
+    """The local date of a UTC timestamp column (the project's time zone, at ``moment``'s offset)."""
+    if connection.vendor == "postgresql":
+        zone = str(timezone.get_current_timezone()).replace("'", "")
+        return f"CAST({column} AT TIME ZONE '{zone}' AS date)"
+    minutes = round(_local_offset_days(moment) * 1440)
+    return f"date({column}, '{minutes:+d} minutes')"
+
+
+def _epoch_days(moment: datetime) -> float:
+    """Days since 1970-01-01 on the local wall clock, the scale dates are on (a date is its local
+    midnight). Timestamps in the database are UTC: ``_day(..., timestamp=True)`` plus the local
+    offset puts them on the same scale."""
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return (local.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds() / 86400.0
+
+
+def _local_offset_days(moment: datetime) -> float:
+    offset = timezone.localtime(moment).utcoffset() if timezone.is_aware(moment) else None
+    return offset.total_seconds() / 86400.0 if offset else 0.0
+
+
+def _decay(age_days_sql: str, half_life) -> str:
+    return f"EXP(-({age_days_sql}) * {_lit(math.log(2) / float(half_life))})"
+
+
+def _saturate(x_sql: str, saturation) -> str:
+    return f"({_lit(1)} - EXP(-({x_sql}) / {_lit(saturation)}))"
+
+
+def _least(a: str, b: str) -> str:
+    return f"LEAST({a}, {b})" if connection.vendor == "postgresql" else f"MIN({a}, {b})"
+
+
+def _adapt(params: list) -> list:
+    """Raw SQL gets no field conversion: store datetimes the way the ORM does (SQLite keeps UTC
+    text, and an aware +08:00 value would compare as text against it, hours off)."""
+    return [
+        connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+        for value in params
+    ]
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which enterprises a query covers: an id range [lo, hi), or an explicit list."""
+
+    lo: int | None = None
+    hi: int | None = None
+    ids: tuple[int, ...] | None = None
+
+    def sql(self, column: str) -> str:
+        if self.ids is not None:
+            return f"{column} IN ({', '.join(str(int(i)) for i in self.ids) or 'NULL'})"
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{column} >= {int(self.lo)}")
+        if self.hi is not None:
+            parts.append(f"{column} < {int(self.hi)}")
+        return " AND ".join(parts) or "1 = 1"
+
+
+def features_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
+    """SQL for one row per enterprise in scope: every factor's feature (x_*, in [0, 1]) and the
+    raw counts behind the credit rating, from facts strictly before ``as_of``.
+
+    ``x_visit_gap`` here is measured against the policy's default interval (calibration reads it);
+    the score measures ``gap_days`` against the interval of the enterprise's tier (score_query).
+    Nothing stored is read (no earlier score, no stored tier), so a past "as of" scores exactly as
+    it would have then.
+    """
+    p = policy.params
+    sev = p["severity_points"]
+    credit = p["credit"]
+    as_of_day = _epoch_days(as_of)
+    # Timestamps (UTC in the database) as local days: the age is as_of_day - ts_day.
+    ts_day = _epoch_days(as_of) - _local_offset_days(as_of)
+    local = timezone.localtime(as_of) if timezone.is_aware(as_of) else as_of
+    as_of_date = local.date()
+    # A dated fact (an imported inspection, a credit event) counts once its day has begun: as of
+    # midnight (the back-test's START) that day is not yet known, as of 15:00 it is.
+    begun = as_of_date if local.time() == datetime.min.time() else as_of_date + timedelta(days=1)
+    repair_from = as_of - timedelta(days=float(credit["repair_days"]))
+    si_from = as_of - timedelta(days=float(p["self_inspection_max_age_days"]))
+    severity_case = (
+        f"CASE {{col}} WHEN 'critical' THEN {_lit(sev['critical'])} "
+        f"WHEN 'major' THEN {_lit(sev['major'])} ELSE {_lit(sev['minor'])} END"
+    )
+    params: list = []
+    one, zero = _lit(1), _lit(0)
+    half_life, c_half_life = p["half_life_days"], p["complaint_half_life_days"]
+
+    # Violation points: imported history and our own submitted inspections, decayed to as_of.
+    hist_violations = f"""
+        SELECT hi.enterprise_id AS eid,
+               SUM({severity_case.format(col="hf.severity")}
+                   * {_decay(f"{_lit(as_of_day)} - {_day('hi.inspected_on')}", p["half_life_days"])}) AS pts
+        FROM {_t(HistoricalFinding)} hf JOIN {_t(HistoricalInspection)} hi ON hi.id = hf.inspection_id
+        WHERE hi.inspected_on < %s AND {scope.sql("hi.enterprise_id")}
+        GROUP BY hi.enterprise_id"""
+    params.append(begun)
+    own_violations = f"""
+        SELECT i.enterprise_id AS eid,
+               SUM({severity_case.format(col="f.severity")}
+                   * {_decay(f"{_lit(ts_day)} - {_day('i.submitted_at', timestamp=True)}", half_life)})
+                   AS pts
+        FROM {_t(Finding)} f JOIN {_t(Inspection)} i ON i.id = f.inspection_id
+        WHERE i.status = 'submitted' AND i.submitted_at < %s AND {scope.sql("i.enterprise_id")}
+        GROUP BY i.enterprise_id"""
+    params.append(as_of)
+    last_visit = f"""
+        SELECT eid, MAX(d) AS d FROM (
+            SELECT hi.enterprise_id AS eid, MAX(hi.inspected_on) AS d
+            FROM {_t(HistoricalInspection)} hi
+            WHERE hi.inspected_on < %s AND {scope.sql("hi.enterprise_id")}
+            GROUP BY hi.enterprise_id
+            UNION ALL
+            SELECT i.enterprise_id, MAX({_to_date("i.submitted_at", as_of)})
+            FROM {_t(Inspection)} i
+            WHERE i.status = 'submitted' AND i.submitted_at < %s AND {scope.sql("i.enterprise_id")}
+            GROUP BY i.enterprise_id
+        ) visits GROUP BY eid"""
+    params += [begun, as_of]
+    # An order is open at as_of if it was issued before and not closed by then; overdue if its
+    # deadline had passed while the business still owed an answer (inspections.selectors.overdue_q).
+    orders = f"""
+        SELECT o.enterprise_id AS eid,
+               SUM(CASE WHEN o.closed_at IS NULL OR o.closed_at >= %s THEN 1 ELSE 0 END) AS open_n,
+               SUM(CASE WHEN (o.closed_at IS NULL OR o.closed_at >= %s) AND o.deadline < %s
+                         AND o.status IN ('issued', 'returned', 'escalated', 'closed') THEN 1 ELSE 0 END)
+                   AS overdue_n,
+               SUM(CASE WHEN o.closed_at >= %s AND o.closed_at < %s AND o.closed_at > o.deadline
+                        THEN 1 ELSE 0 END) AS late_n
+        FROM {_t(RectificationOrder)} o
+        WHERE o.issued_at < %s AND {scope.sql("o.enterprise_id")}
+        GROUP BY o.enterprise_id"""
+    params += [as_of, as_of, as_of, repair_from, as_of, as_of]
+    not_counted = ", ".join(f"'{s}'" for s in Complaint.NOT_COUNTED)
+    complaints = f"""
+        SELECT c.enterprise_id AS eid,
+               SUM(CASE WHEN c.status = 'verified' THEN {_lit(p["verified_complaint_weight"])} ELSE {one} END
+                   * {_decay(f"{_lit(ts_day)} - {_day('c.created_at', timestamp=True)}", c_half_life)})
+                   AS pts
+        FROM {_t(Complaint)} c
+        WHERE c.created_at < %s AND c.status NOT IN ({not_counted}) AND {scope.sql("c.enterprise_id")}
+        GROUP BY c.enterprise_id"""
+    params.append(as_of)
+    # The latest self-inspection submitted before as_of, its non-compliant share, and the findings
+    # inspectors made afterwards on items it declared compliant (matched by the items' stable codes,
+    # which survive new checklist versions).
+    latest_si = f"""
+        SELECT s.enterprise_id AS eid, MAX(s.submitted_at) AS at
+        FROM {_t(SelfInspection)} s
+        WHERE s.status = 'submitted' AND s.submitted_at < %s AND {scope.sql("s.enterprise_id")}
+        GROUP BY s.enterprise_id"""
+    params.append(as_of)
+    self_inspection = f"""
+        SELECT ls.eid, ls.at,
+               SUM(CASE WHEN a.result = 'non_compliant' THEN 1 ELSE 0 END) AS bad,
+               SUM(CASE WHEN a.result IN ('compliant', 'non_compliant') THEN 1 ELSE 0 END) AS answered
+        FROM ({latest_si}) ls
+        JOIN {_t(SelfInspection)} s ON s.enterprise_id = ls.eid AND s.submitted_at = ls.at
+        LEFT JOIN {_t(SelfInspectionAnswer)} a ON a.self_inspection_id = s.id
+        GROUP BY ls.eid, ls.at"""
+    discrepancy = f"""
+        SELECT ls.eid, COUNT(DISTINCT f.id) AS n
+        FROM ({latest_si}) ls
+        JOIN {_t(SelfInspection)} s ON s.enterprise_id = ls.eid AND s.submitted_at = ls.at
+        JOIN {_t(SelfInspectionAnswer)} a ON a.self_inspection_id = s.id AND a.result = 'compliant'
+        JOIN {_t(ChecklistItem)} sit ON sit.id = a.item_id
+        JOIN {_t(Inspection)} i ON i.enterprise_id = ls.eid AND i.status = 'submitted'
+             AND i.submitted_at > ls.at AND i.submitted_at < %s
+        JOIN {_t(Finding)} f ON f.inspection_id = i.id
+        JOIN {_t(ChecklistItem)} fit ON fit.id = f.item_id AND fit.code = sit.code
+        GROUP BY ls.eid"""
+    params += [as_of, as_of]
+    credit_events = f"""
+        SELECT ce.enterprise_id AS eid,
+               SUM(CASE WHEN ce.kind = 'penalty' AND ce.occurred_on >= %s THEN 1 ELSE 0 END) AS penalties,
+               SUM(CASE WHEN ce.kind = 'refusal' AND ce.occurred_on >= %s THEN 1 ELSE 0 END) AS refusals,
+               MAX(CASE WHEN ce.kind = 'dishonesty' AND (ce.ends_on IS NULL OR ce.ends_on > %s)
+                        THEN 1 ELSE 0 END) AS dishonest
+        FROM {_t(CreditEvent)} ce
+        WHERE ce.occurred_on < %s AND {scope.sql("ce.enterprise_id")}
+        GROUP BY ce.enterprise_id"""
+    repair_from_date = (as_of_date - timedelta(days=float(credit["repair_days"]))).isoformat()
+    params += [repair_from_date, repair_from_date, as_of_date, begun]
+
+    order_load = (
+        f"COALESCE(o.open_n, 0) + {_lit(float(p['overdue_order_weight']) - 1)} * COALESCE(o.overdue_n, 0)"
+    )
+    default_interval = _lit(p["default_interval_days"])
+    sql = f"""
+    SELECT e.id AS enterprise_id,
+        (s.inherent_risk - 1) / {_lit(3)} AS x_scene,
+        {_saturate("COALESCE(hv.pts, 0) + COALESCE(ov.pts, 0)", p["violations_saturation"])} AS x_violations,
+        {_saturate(order_load, p["orders_saturation"])} AS x_orders,
+        {_saturate("COALESCE(c.pts, 0)", p["complaints_saturation"])} AS x_complaints,
+        CASE WHEN si.at IS NULL OR si.at < %s THEN {one} ELSE {zero} END AS x_self_missing,
+        CASE WHEN si.answered > 0 THEN {one} * si.bad / si.answered ELSE {zero} END AS x_self_noncompliant,
+        {_saturate("COALESCE(dc.n, 0)", p["discrepancy_saturation"])} AS x_self_discrepancy,
+        CASE WHEN lv.d IS NULL THEN {one}
+             WHEN ({_lit(as_of_day)} - {_day("lv.d")}) >= {default_interval} THEN {one}
+             ELSE ({_lit(as_of_day)} - {_day("lv.d")}) / {default_interval} END AS x_visit_gap,
+        {_lit(as_of_day)} - {_day("lv.d")} AS gap_days,
+        CASE WHEN e.licence_status <> 'active' THEN {one}
+             WHEN e.opened_on IS NULL OR e.opened_on >= %s THEN {zero}
+             WHEN ({_lit(as_of_day)} - {_day("e.opened_on")}) >= {_lit(p["new_licence_days"])} THEN {zero}
+             ELSE {one} - ({_lit(as_of_day)} - {_day("e.opened_on")}) / {_lit(p["new_licence_days"])} END
+            AS x_licence,
+        COALESCE(o.open_n, 0) AS open_orders,
+        COALESCE(o.overdue_n, 0) AS overdue_orders,
+        lv.d AS last_inspected_on,
+        COALESCE(ce.penalties, 0) AS penalties,
+        COALESCE(o.late_n, 0) AS late_orders,
+        COALESCE(o.overdue_n, 0) AS unclosed_orders,
+        COALESCE(ce.refusals, 0) AS refusals,
+        COALESCE(ce.dishonest, 0) AS dishonest
+    FROM {_t(Enterprise)} e
+    JOIN {_t(Scene)} s ON s.id = e.scene_id
+    LEFT JOIN ({hist_violations}) hv ON hv.eid = e.id
+    LEFT JOIN ({own_violations}) ov ON ov.eid = e.id
+    LEFT JOIN ({last_visit}) lv ON lv.eid = e.id
+    LEFT JOIN ({orders}) o ON o.eid = e.id
+    LEFT JOIN ({complaints}) c ON c.eid = e.id
+    LEFT JOIN ({self_inspection}) si ON si.eid = e.id
+    LEFT JOIN ({discrepancy}) dc ON dc.eid = e.id
+    LEFT JOIN ({credit_events}) ce ON ce.eid = e.id
+    WHERE {scope.sql("e.id")}"""
+    # The outer placeholders come first in the text: self-inspection age, licence opened_on.
+    return sql, _adapt([si_from, begun, *params])
+
+
+def score_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
+    """SQL for one row per enterprise in scope with every column of EnterpriseScore.
+
+    The visit gap is measured against the interval of the tier that the *other* factors and the
+    credit rating give: reading the stored tier instead would feed each recompute's result into
+    the next one (a tier that lowers the risk that sets the tier can oscillate), and a score must
+    be the same however often it is recomputed.
+    """
+    features, params = features_query(policy=policy, as_of=as_of, scope=scope)
+    p, w = policy.params, policy.weights
+    total = sum(float(v) for v in w.values())
+    scale = {factor: _lit(100.0 * float(w[factor]) / total) for factor in FACTORS}
+    base_factors = [factor for factor in FACTORS if factor != "visit_gap"]
+    contributions = ",\n            ".join(
+        f"{scale[factor]} * f.x_{factor} AS risk_{factor}" for factor in base_factors
+    )
+    base_sum = " + ".join(f"c.risk_{factor}" for factor in base_factors)
+    points = p["credit"]["points"]
+    thresholds = p["credit"]["thresholds"]
+    risk_t = p["risk_thresholds"]
+    matrix = p["matrix"]
+    credit_points = " + ".join(
+        f"f.{count} * {_lit(points[point])}"
+        for count, point in (
+            ("penalties", "penalty"),
+            ("late_orders", "late_order"),
+            ("unclosed_orders", "unclosed_order"),
+            ("refusals", "refusal"),
+        )
+    )
+
+    # Simple CASE forms ("CASE x WHEN ...") evaluate x once. PostgreSQL flattens the nested SELECTs
+    # below into one expression tree, so a searched CASE repeating its operand in every branch
+    # would multiply the whole base-risk expression (dozens of copies: slow to evaluate and, with
+    # JIT on, minutes to compile).
+    def level(column: str) -> str:
+        return (
+            f"CASE WHEN {column} >= {_lit(risk_t['high'])} THEN 'high' "
+            f"WHEN {column} >= {_lit(risk_t['medium'])} THEN 'medium' ELSE 'low' END"
+        )
+
+    def tier(level_sql: str, credit_sql: str) -> str:
+        cells = " ".join(
+            f"WHEN '{lvl}{rating}' THEN {int(matrix[lvl][rating])}"
+            for lvl in RISK_LEVELS
+            for rating in RATINGS
+        )
+        return f"CASE ({level_sql}) || ({credit_sql}) {cells} ELSE 4 END"
+
+    # A fence keeps a subquery from being flattened into its parent, so each layer's columns are
+    # computed once per row instead of being re-expanded wherever the next layer uses them.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else " LIMIT -1 OFFSET 0"
+    intervals = " ".join(
+        f"WHEN {int(t)} THEN {_lit(rule['interval_days'] or p['default_interval_days'])}"
+        for t, rule in sorted(p["tiers"].items())
+    )
+    gap = f"COALESCE({_least(f'b.gap_days / (CASE b.base_tier {intervals} END)', _lit(1))}, {_lit(1)})"
+    sql = f"""
+    SELECT v.*, {level("v.risk")} AS risk_level, {tier(level("v.risk"), "v.credit")} AS tier FROM (
+      SELECT b.*, {scale["visit_gap"]} * ({gap}) AS risk_visit_gap,
+             b.base_risk + {scale["visit_gap"]} * ({gap}) AS risk
+      FROM (
+        SELECT r.*, {tier(level("r.base_risk"), "r.credit")} AS base_tier FROM (
+          SELECT c.*, {base_sum} AS base_risk,
+            CASE WHEN c.credit_dishonest = 1 OR c.credit_points >= {_lit(thresholds["D"])} THEN 'D'
+                 WHEN c.credit_points >= {_lit(thresholds["C"])} THEN 'C'
+                 WHEN c.credit_points >= {_lit(thresholds["B"])} THEN 'B' ELSE 'A' END AS credit
+          FROM (
+            SELECT f.enterprise_id,
+            {contributions},
+            f.gap_days, f.open_orders, f.overdue_orders, f.last_inspected_on,
+            f.penalties AS credit_penalties, f.late_orders AS credit_late_orders,
+            f.unclosed_orders AS credit_unclosed_orders, f.refusals AS credit_refusals,
+            f.dishonest AS credit_dishonest,
+            CAST(ROUND({credit_points}) AS INTEGER) AS credit_points
+            FROM ({features}) f{fence}
+          ) c{fence}
+        ) r
+      ) b{fence}
+    ) v"""
+    return sql, params
+
+
+SCORE_COLUMNS = (
+    "enterprise_id",
+    *(f"risk_{factor}" for factor in FACTORS),
+    "open_orders",
+    "overdue_orders",
+    "last_inspected_on",
+    "credit_penalties",
+    "credit_late_orders",
+    "credit_unclosed_orders",
+    "credit_refusals",
+    "credit_dishonest",
+    "credit_points",
+    "risk",
+    "risk_level",
+    "credit",
+    "tier",
+)
+
+
+def upsert_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
+    """INSERT ... SELECT ... ON CONFLICT DO UPDATE: the scores of every enterprise in scope."""
+    select, params = score_query(policy=policy, as_of=as_of, scope=scope)
+    columns = [*SCORE_COLUMNS, "policy_id", "as_of"]
+    table = _t(EnterpriseScore)
+    dishonest = "q.credit_dishonest = 1" if connection.vendor == "postgresql" else "q.credit_dishonest"
+    select_list = ", ".join(
+        f"({dishonest})" if column == "credit_dishonest" else f"q.{column}" for column in SCORE_COLUMNS
+    )
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "enterprise_id")
+    # "WHERE 1 = 1" keeps SQLite's parser from reading ON CONFLICT as a join constraint.
+    sql = f"""
+    INSERT INTO {table} ({", ".join(columns)})
+    SELECT {select_list}, {int(policy.pk)}, %s FROM ({select}) q WHERE 1 = 1
+    ON CONFLICT (enterprise_id) DO UPDATE SET {updates}"""
+    # The as_of placeholder in the select list comes before the subquery's placeholders.
+    return sql, [*_adapt([as_of]), *params]
