@@ -8,6 +8,7 @@ supervision.risk.permissions.scores_visible_to (or ranked_enterprises_visible_to
 
 from dataclasses import dataclass, field, replace
 
+from django.utils import timezone
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
@@ -389,7 +390,7 @@ def _recent_findings(enterprise: Enterprise) -> list[FindingFact]:
     ]
     facts += [
         FindingFact(
-            day=f.inspection.submitted_at.date(),
+            day=timezone.localdate(f.inspection.submitted_at),  # the local day, like every date shown
             severity=f.severity,
             severity_label=str(severities.get(f.severity, f.severity)),
             text=f.item.display_question[:200],
