@@ -8,9 +8,9 @@ supervision.risk.permissions.scores_visible_to (or ranked_enterprises_visible_to
 
 from dataclasses import dataclass, field, replace
 
-from django.utils import timezone
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import permissions
