@@ -1,6 +1,6 @@
 """Co-governance through the API: the complaints an official sees, and the regulators' triage
 (dismiss, merge as a duplicate, send inspectors). The reporter's contact is given in full only to
-those who triage the complaint, masked to everyone else (supervision.complaints.services)."""
+those who triage the complaint, masked to everyone else (supervision.complaints.selectors)."""
 
 from datetime import date, datetime
 
@@ -12,6 +12,7 @@ from core.api_schemas import ErrorOut, RowId
 from core.errors import DomainError
 from core.models import Complaint, Inspector
 from core.pagination import NoCountPagination, Page
+from supervision.complaints import selectors
 from supervision.complaints import services as triage
 from supervision.complaints.permissions import complaints_visible_to
 from supervision.inspections.api import TaskOut
@@ -22,9 +23,11 @@ ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: Error
 
 class ComplaintOut(Schema):
     id: int
-    enterprise: str = Field(..., description="USCC")
-    enterprise_name: str
-    district: str = Field(..., description="division code of the enterprise's district")
+    enterprise: str = Field(..., alias="enterprise.uscc", description="USCC")
+    enterprise_name: str = Field(..., alias="enterprise.name")
+    district: str = Field(
+        ..., alias="enterprise.district.code", description="division code of the enterprise's district"
+    )
     text: str
     contact: str = Field(..., description="in full for those who triage the complaint, else masked")
     has_photo: bool
@@ -34,18 +37,6 @@ class ComplaintOut(Schema):
     triage_note: str
     duplicate_of: int | None
     tasks: list[int]
-
-    @staticmethod
-    def resolve_enterprise(obj) -> str:
-        return obj.enterprise.uscc
-
-    @staticmethod
-    def resolve_enterprise_name(obj) -> str:
-        return obj.enterprise.name
-
-    @staticmethod
-    def resolve_district(obj) -> str:
-        return obj.enterprise.district.code
 
     @staticmethod
     def resolve_contact(obj) -> str:
@@ -103,22 +94,22 @@ def _complaint(request, complaint_id: int) -> Complaint:
 def _out(request, complaint: Complaint) -> Complaint:
     # Re-read: the triage changed the row; the contact is revealed (or masked) for this caller.
     complaint = _complaint(request, complaint.pk)
-    return triage.complaints_reveal(user=request.user, complaints=[complaint])[0]
+    return selectors.complaints_reveal(user=request.user, complaints=[complaint])[0]
 
 
 @router.get("/complaints", response={200: ComplaintPage, 400: ErrorOut})
 def list_complaints(request, filters: Query[ComplaintFilter], pagination: Query[NoCountPagination.Input]):
     """The complaints the caller sees (regulators: their scope; inspectors: those their tasks
     check), newest first."""
-    parsed = triage.complaint_filters_parse(
+    parsed = selectors.complaint_filters_parse(
         status=filters.status, district=filters.district, enterprise=filters.enterprise
     )
     page = Page(
-        triage.complaint_list(user=request.user, filters=parsed).prefetch_related("tasks"),
+        selectors.complaint_list(user=request.user, filters=parsed).prefetch_related("tasks"),
         page=pagination.page,
         page_size=pagination.page_size,
     )
-    triage.complaints_reveal(user=request.user, complaints=page.items)
+    selectors.complaints_reveal(user=request.user, complaints=page.items)
     return {"items": page.items, "page": page.number, "page_size": page.page_size, "has_next": page.has_next}
 
 

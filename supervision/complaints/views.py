@@ -6,8 +6,6 @@ masked. Anyone else gets 404, as for a page that does not exist. Every change go
 supervision.complaints.services; a refused form is shown again with the reason and nothing written.
 """
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -18,9 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import permissions
 from core.errors import DomainError
-from core.models import Complaint, District, Inspector
-from core.pagination import Page
+from core.models import Complaint, District
+from core.pages import paginate
+from supervision.complaints import selectors
 from supervision.complaints import services as triage
+from supervision.complaints.forms import ComplaintTaskForm, DismissForm, MergeForm
 from supervision.complaints.permissions import complaints_visible_to, may_see_complaints
 from supervision.inspections.permissions import tasks_visible_to
 
@@ -30,13 +30,6 @@ PAGE_SIZE = 50
 def _gate(user) -> None:
     if not may_see_complaints(user):
         raise Http404
-
-
-def _page_number(request) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 def _complaint(request, pk: int) -> Complaint:
@@ -49,13 +42,6 @@ def _complaint(request, pk: int) -> Complaint:
     )
 
 
-def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat((raw or "").strip())
-    except ValueError:
-        return None
-
-
 @login_required
 @require_GET
 def complaint_list(request):
@@ -63,54 +49,53 @@ def complaint_list(request):
     raw = {key: request.GET.get(key, "").strip() for key in ("status", "district", "enterprise")}
     error = None
     try:
-        filters = triage.complaint_filters_parse(**raw)
+        filters = selectors.complaint_filters_parse(**raw)
     except DomainError as exc:
-        filters, error = triage.ComplaintFilters(), exc.message
-    page = Page(
-        triage.complaint_list(user=request.user, filters=filters),
-        page=_page_number(request),
-        page_size=PAGE_SIZE,
+        filters, error = selectors.ComplaintFilters(), exc.message
+    page = paginate(
+        request, selectors.complaint_list(user=request.user, filters=filters), page_size=PAGE_SIZE
     )
-    triage.complaints_reveal(user=request.user, complaints=page.items)
-    query = request.GET.copy()
-    query.pop("page", None)
+    selectors.complaints_reveal(user=request.user, complaints=page.items)
     context = {
         "page": page,
         "filters": raw,
         "error": error,
         "statuses": Complaint.Status.choices,
         "districts": District.objects.exclude(level=District.Level.STREET),
-        "query": query.urlencode(),
     }
     return render(request, "complaints/list.html", context, status=400 if error else 200)
 
 
-def _render_detail(request, complaint: Complaint, *, error=None, form: str = "", values=None, status=200):
-    triage.complaints_reveal(user=request.user, complaints=[complaint])
+def _render_detail(request, complaint: Complaint, *, error=None, status=200, **posted):
+    """``posted``: the one triage form that was refused (``dismiss_form``, ``merge_form`` or
+    ``task_form``), shown again as it was filled in; the others are shown blank."""
+    selectors.complaints_reveal(user=request.user, complaints=[complaint])
     open_for_triage = complaint.triageable and complaint.status == Complaint.Status.NEW
-    today = timezone.localdate()
     regulator = permissions.roles_of(request.user).regulator
+    own_department = regulator.department.code if regulator and regulator.department_id else ""
     context = {
         "complaint": complaint,
         "enterprise": complaint.enterprise,
         "error": error,
-        "form": form,
-        "values": values or {},
-        "today": today.isoformat(),
         "open_for_triage": open_for_triage,
-        "candidates": triage.merge_candidates(complaint=complaint) if open_for_triage else [],
+        "candidates": selectors.merge_candidates(complaint=complaint) if open_for_triage else [],
         "inspectors": (
             list(permissions.inspectors_with_jurisdiction(enterprise=complaint.enterprise))
             if open_for_triage
             else []
         ),
         "departments": complaint.enterprise.scene.departments.all() if open_for_triage else [],
-        "own_department": regulator.department.code if regulator and regulator.department_id else "",
         "tasks": tasks_visible_to(request.user)
         .filter(complaint=complaint)
         .select_related("department")
         .order_by("-created_at"),
         "duplicates": complaint.duplicates.order_by("-created_at")[:20],
+        "dismiss_form": DismissForm(),
+        "merge_form": MergeForm(complaints=complaints_visible_to(request.user)),
+        "task_form": ComplaintTaskForm(
+            initial={"due_from": timezone.localdate().isoformat(), "department": own_department}
+        ),
+        **posted,
     }
     return render(request, "complaints/detail.html", context, status=status)
 
@@ -121,21 +106,20 @@ def complaint_detail(request, pk: int):
     return _render_detail(request, _complaint(request, pk))
 
 
-def _refused(request, complaint, exc: DomainError, form: str):
-    values = {**request.POST.dict(), "inspectors": request.POST.getlist("inspectors")}
-    return _render_detail(request, complaint, error=exc, form=form, values=values, status=exc.status)
+# A refused triage is shown on the complaint's page, whatever the refusal (not allowed, no longer
+# new, a missing reason): with its code, next to the forms, the one that was posted as it was filled in.
 
 
 @login_required
 @require_POST
 def complaint_dismiss(request, pk: int):
     complaint = _complaint(request, pk)
+    form = DismissForm(request.POST)
+    form.is_valid()  # the service judges the reason
     try:
-        triage.complaint_dismiss(
-            complaint=complaint, actor=request.user, reason=request.POST.get("reason", "")
-        )
+        triage.complaint_dismiss(complaint=complaint, actor=request.user, reason=form.cleaned_data["reason"])
     except DomainError as exc:
-        return _refused(request, complaint, exc, "dismiss")
+        return _render_detail(request, complaint, error=exc, status=exc.status, dismiss_form=form)
     messages.success(request, _("The complaint was dismissed."))
     return redirect("complaints:detail", pk=complaint.pk)
 
@@ -144,13 +128,12 @@ def complaint_dismiss(request, pk: int):
 @require_POST
 def complaint_merge(request, pk: int):
     complaint = _complaint(request, pk)
-    raw = request.POST.get("into", "").strip()
-    # Only a complaint the user sees can be named; any other id reads as "none chosen".
-    into = complaints_visible_to(request.user).filter(pk=raw).first() if raw.isdigit() else None
+    form = MergeForm(request.POST, complaints=complaints_visible_to(request.user))
+    form.is_valid()  # a complaint the user does not see reads as none chosen, which the service refuses
     try:
-        triage.complaint_merge(complaint=complaint, actor=request.user, into=into)
+        triage.complaint_merge(complaint=complaint, actor=request.user, into=form.cleaned_data["into"])
     except DomainError as exc:
-        return _refused(request, complaint, exc, "merge")
+        return _render_detail(request, complaint, error=exc, status=exc.status, merge_form=form)
     messages.success(request, _("The complaint was merged as a duplicate."))
     return redirect("complaints:detail", pk=complaint.pk)
 
@@ -159,20 +142,11 @@ def complaint_merge(request, pk: int):
 @require_POST
 def complaint_task(request, pk: int):
     complaint = _complaint(request, pk)
-    ids = [int(value) for value in request.POST.getlist("inspectors") if value.isdigit()]
-    # Any inspector id may be posted: task_create checks each one's jurisdiction and refuses.
-    found = Inspector.objects.select_related("user", "department").in_bulk(ids)
+    form = ComplaintTaskForm(request.POST)
+    form.is_valid()  # unreadable dates are None and unknown inspectors left out: the service refuses
     try:
-        task = triage.complaint_to_task(
-            complaint=complaint,
-            actor=request.user,
-            inspectors=[found[pk] for pk in ids if pk in found],
-            due_from=_date(request.POST.get("due_from")),
-            due_to=_date(request.POST.get("due_to")),
-            department=request.POST.get("department", ""),
-            note=request.POST.get("note", ""),
-        )
+        task = triage.complaint_to_task(complaint=complaint, actor=request.user, **form.cleaned_data)
     except DomainError as exc:
-        return _refused(request, complaint, exc, "task")
+        return _render_detail(request, complaint, error=exc, status=exc.status, task_form=form)
     messages.success(request, _("Task #%(id)d was planned to check the complaint.") % {"id": task.pk})
     return redirect("complaints:detail", pk=complaint.pk)

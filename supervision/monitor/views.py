@@ -21,12 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import permissions
 from core.audit import audit_record
 from core.errors import DomainError
-from core.models import Inspector
-from core.pagination import Page
+from core.pages import paginate
 from supervision.inspections import services as workflow
 from supervision.inspections.permissions import tasks_visible_to
 from supervision.models import InspectionTask
 from supervision.monitor import selectors as monitor
+from supervision.monitor.forms import TaskCancelForm, TaskPlanForm
 
 PAGE_SIZE = 50
 
@@ -34,13 +34,6 @@ PAGE_SIZE = 50
 def _regulator_only(user) -> None:
     if not permissions.may_see_audit(user):
         raise Http404
-
-
-def _page_number(request) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 def _date_range(request):
@@ -148,21 +141,23 @@ def ratings(request):
     first, last, error = _date_range(request)
     if request.GET.get("format") == "csv" and not error:
         return _ratings_csv(request, first, last)
-    page = Page(
+    page = paginate(
+        request,
         monitor.ratings_by_inspector_qs(user=request.user, created_from=first, created_to=last),
-        page=_page_number(request),
         page_size=PAGE_SIZE,
     )
     query = request.GET.copy()
     for key in ("page", "format", "table"):
         query.pop(key, None)
+    # The pager's links, like the export links, leave out which export was asked for.
+    page.query = query.urlencode()
     context = {
         "departments": monitor.ratings_by_department(user=request.user, created_from=first, created_to=last),
         "inspectors": monitor.ratings_rows(page.items),
         "page": page,
         "filters": {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")},
         "error": error,
-        "query": query.urlencode(),
+        "query": page.query,
     }
     return render(request, "monitor/ratings.html", context, status=400 if error else 200)
 
@@ -219,27 +214,16 @@ def _plannable_enterprise(request, uscc: str):
 def task_new(request):
     _regulator_only(request.user)
     enterprise = _plannable_enterprise(request, request.GET.get("enterprise", ""))
-    choices = list(monitor.inspectors_for_enterprise(enterprise=enterprise))
-    today = timezone.localdate()
-    values = {
-        "inspectors": [],
-        "due_from": today.isoformat(),
-        "due_to": "",
-        "source": InspectionTask.Source.MANUAL,
-        "note": "",
-    }
-    error = None
-    status = 200
-    if request.method == "POST":
-        values = {
-            "inspectors": request.POST.getlist("inspectors"),
-            "due_from": request.POST.get("due_from", "").strip(),
-            "due_to": request.POST.get("due_to", "").strip(),
-            "source": request.POST.get("source", ""),
-            "note": request.POST.get("note", ""),
-        }
+    form = TaskPlanForm(
+        request.POST if request.method == "POST" else None,
+        initial={"due_from": timezone.localdate().isoformat()},
+    )
+    error, status = None, 200
+    if form.is_bound and not form.is_valid():
+        error, status = form.refusal, 422
+    elif form.is_bound:
         try:
-            task = _task_create(request, enterprise, values)
+            task = workflow.task_create(actor=request.user, enterprise=enterprise, **form.cleaned_data)
         except DomainError as exc:
             error, status = exc, exc.status
         else:
@@ -247,32 +231,12 @@ def task_new(request):
             return redirect("monitor:tasks")
     context = {
         "enterprise": enterprise,
-        "choices": choices,
-        "values": values,
+        "choices": list(monitor.inspectors_for_enterprise(enterprise=enterprise)),
+        "form": form,
         "error": error,
         "sources": InspectionTask.Source.choices,
     }
     return render(request, "monitor/task_new.html", context, status=status)
-
-
-def _task_create(request, enterprise, values: dict) -> InspectionTask:
-    try:
-        due_from = date.fromisoformat(values["due_from"])
-        due_to = date.fromisoformat(values["due_to"])
-    except ValueError:
-        raise DomainError(_("Give both dates of the due window."), code="invalid_date", status=422) from None
-    ids = [int(value) for value in values["inspectors"] if value.isdigit()]
-    # Any inspector id may be posted: the workflow checks each one's jurisdiction and refuses.
-    found = Inspector.objects.select_related("user", "department").in_bulk(ids)
-    return workflow.task_create(
-        actor=request.user,
-        enterprise=enterprise,
-        inspectors=[found[pk] for pk in ids if pk in found],
-        due_from=due_from,
-        due_to=due_to,
-        source=values["source"],
-        note=values["note"],
-    )
 
 
 @login_required
@@ -282,19 +246,14 @@ def tasks(request):
     status = request.GET.get("status", "")
     if status not in InspectionTask.Status.values:
         status = ""
-    page = Page(
-        monitor.tasks_in_scope(user=request.user, status=status or None),
-        page=_page_number(request),
-        page_size=PAGE_SIZE,
+    page = paginate(
+        request, monitor.tasks_in_scope(user=request.user, status=status or None), page_size=PAGE_SIZE
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "page": page,
         "status": status,
         "statuses": InspectionTask.Status.choices,
         "cancellable": (InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS),
-        "query": query.urlencode(),
     }
     return render(request, "monitor/tasks.html", context)
 
@@ -304,13 +263,15 @@ def tasks(request):
 def task_cancel(request, pk: int):
     _regulator_only(request.user)
     task = get_object_or_404(tasks_visible_to(request.user), pk=pk)
+    form = TaskCancelForm(request.POST)
+    form.is_valid()  # the service judges the reason
     try:
-        workflow.task_cancel(task=task, actor=request.user, reason=request.POST.get("reason", ""))
+        workflow.task_cancel(task=task, actor=request.user, reason=form.cleaned_data["reason"])
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Task #%(id)d was cancelled.") % {"id": task.pk})
-    back = request.POST.get("next", "")
+    back = form.cleaned_data["next"]
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
     return redirect("monitor:tasks")

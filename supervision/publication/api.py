@@ -12,6 +12,7 @@ from core.api_schemas import ErrorOut
 from core.pagination import NoCountPagination, Page
 from supervision.inspections.permissions import inspections_visible_to
 from supervision.models import Inspection, Objection
+from supervision.publication import selectors
 from supervision.publication import services as publication
 
 router = Router(tags=["publication"])
@@ -47,7 +48,7 @@ class PublishedFilter(Schema):
 class ObjectionOut(Schema):
     id: int
     inspection_id: int
-    enterprise: str = Field(..., description="USCC")
+    enterprise: str = Field(..., alias="enterprise.uscc", description="USCC")
     status: Objection.Status
     reason: str
     created_at: datetime
@@ -55,10 +56,6 @@ class ObjectionOut(Schema):
     correction: str
     corrected_conclusion: str
     decision_note: str
-
-    @staticmethod
-    def resolve_enterprise(obj) -> str:
-        return obj.enterprise.uscc
 
 
 class ObjectionIn(Schema):
@@ -92,12 +89,12 @@ def _inspection(request, inspection_id: int) -> Inspection:
 )
 def list_published(request, filters: Query[PublishedFilter], pagination: Query[NoCountPagination.Input]):
     """Results of drawn and routine inspections past the objection window, newest first."""
-    parsed = publication.public_filters_parse(district=filters.district, scene=filters.scene)
+    parsed = selectors.public_filters_parse(district=filters.district, scene=filters.scene)
     page = Page(
-        publication.published_list(filters=parsed), page=pagination.page, page_size=pagination.page_size
+        selectors.published_list(filters=parsed), page=pagination.page, page_size=pagination.page_size
     )
     return {
-        "items": publication.public_rows(page.items),
+        "items": selectors.public_rows(page.items),
         "page": page.number,
         "page_size": page.page_size,
         "has_next": page.has_next,
@@ -130,4 +127,4 @@ def decide_objection(request, inspection_id: int, payload: DecisionIn):
 @paginate(NoCountPagination)
 def list_objections(request, filters: Query[ObjectionFilter]):
     """Objections the caller sees (members: their business's; regulators: their scope), oldest first."""
-    return publication.objection_list(user=request.user, status=filters.status or "")
+    return selectors.objection_list(user=request.user, status=filters.status or "")

@@ -4,7 +4,7 @@ Three files in a folder — businesses.csv, inspections.csv, violations.csv — 
 names (San Francisco's set is the reference: /work/shared/data/sf). What goes out:
 
 - inspections: every imported historical inspection, and our own inspections once published
-  (supervision.publication.services: drawn and routine visits past the objection window);
+  (supervision.publication.selectors: drawn and routine visits past the objection window);
 - violations: their findings; our own findings name the checklist item (code as ViolationTypeID,
   question as description) and map severity back to LIVES's risk categories;
 - businesses: the enterprises those inspections are about, with the USCC in
@@ -26,7 +26,7 @@ from core.models import Enterprise
 from history.lives import SEVERITY
 from history.models import HistoricalFinding, HistoricalInspection
 from supervision.models import Finding, InspectionTask
-from supervision.publication.services import published_inspections
+from supervision.publication.selectors import published_inspections
 
 BUSINESS_COLUMNS = (
     "business_id",

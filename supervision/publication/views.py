@@ -1,7 +1,7 @@
 """一公开 pages: the public list of published inspection results (no sign-in), a result's objection
 page (the business objects, a regulator in scope decides), and the regulators' objection queue.
 
-The public list shows only what supervision.publication.services.public_rows gives: never a person's name,
+The public list shows only what supervision.publication.selectors.public_rows gives: never a person's name,
 a note, a photo or a score. Every change goes through supervision.publication.services.
 """
 
@@ -16,21 +16,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import permissions
 from core.errors import DomainError
 from core.models import District, Scene
-from core.pagination import Page
+from core.pages import paginate
 from supervision.inspections.permissions import inspections_visible_to
 from supervision.models import Inspection, Objection
+from supervision.publication import selectors
 from supervision.publication import services as publication
+from supervision.publication.forms import DecisionForm, ObjectionForm
 from supervision.publication.permissions import can_decide_objection
 
 PAGE_SIZE = 50
-DECISIONS = {"uphold": True, "reject": False}
-
-
-def _page_number(request) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 @require_GET
@@ -38,20 +32,17 @@ def published_list(request):
     raw = {key: request.GET.get(key, "").strip() for key in ("district", "scene")}
     error = None
     try:
-        filters = publication.public_filters_parse(**raw)
+        filters = selectors.public_filters_parse(**raw)
     except DomainError as exc:
-        filters, error = publication.PublicFilters(), exc.message
-    page = Page(publication.published_list(filters=filters), page=_page_number(request), page_size=PAGE_SIZE)
-    query = request.GET.copy()
-    query.pop("page", None)
+        filters, error = selectors.PublicFilters(), exc.message
+    page = paginate(request, selectors.published_list(filters=filters), page_size=PAGE_SIZE)
     context = {
-        "rows": publication.public_rows(page.items),
+        "rows": selectors.public_rows(page.items),
         "page": page,
         "filters": raw,
         "error": error,
         "districts": District.objects.exclude(level=District.Level.STREET),
         "scenes": Scene.objects.all(),
-        "query": query.urlencode(),
     }
     return render(request, "publication/list.html", context, status=400 if error else 200)
 
@@ -66,18 +57,19 @@ def _inspection(request, pk: int) -> Inspection:
     )
 
 
-def _render_objection(request, inspection: Inspection, *, error=None, form="", values=None, status=200):
+def _render_objection(request, inspection: Inspection, *, error=None, status=200, **posted):
+    """``posted``: the refused form (``object_form`` or ``decide_form``), shown again as filled in."""
     try:
         objection = inspection.objection
     except Objection.DoesNotExist:
         objection = None
-    published = publication.is_published(inspection)
+    published = selectors.is_published(inspection)
     is_member = permissions.is_member(request.user, inspection.enterprise)
     context = {
         "inspection": inspection,
         "enterprise": inspection.enterprise,
-        "result": publication.public_rows([inspection])[0],
-        "goes_public_at": publication.goes_public_at(inspection),
+        "result": selectors.public_rows([inspection])[0],
+        "goes_public_at": selectors.goes_public_at(inspection),
         "published": published,
         "objection": objection,
         "may_object": is_member and published and objection is None,
@@ -86,9 +78,10 @@ def _render_objection(request, inspection: Inspection, *, error=None, form="", v
         and can_decide_objection(request.user, inspection.enterprise),
         "conclusions": Inspection.Conclusion.choices,
         "error": error,
-        "form": form,
-        "values": values or {},
         "now": timezone.now(),
+        "object_form": ObjectionForm(),
+        "decide_form": DecisionForm(),
+        **posted,
     }
     return render(request, "publication/objection.html", context, status=status)
 
@@ -98,14 +91,14 @@ def _render_objection(request, inspection: Inspection, *, error=None, form="", v
 def objection(request, pk: int):
     inspection = _inspection(request, pk)
     if request.method == "POST":
+        form = ObjectionForm(request.POST)
+        form.is_valid()  # the service judges the reason
         try:
             publication.objection_submit(
-                inspection=inspection, actor=request.user, reason=request.POST.get("reason", "")
+                inspection=inspection, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as exc:
-            return _render_objection(
-                request, inspection, error=exc, form="object", values=request.POST, status=exc.status
-            )
+            return _render_objection(request, inspection, error=exc, status=exc.status, object_form=form)
         messages.success(request, _("Your objection was sent to the regulator."))
         return redirect("publication:objection", pk=inspection.pk)
     return _render_objection(request, inspection)
@@ -115,19 +108,20 @@ def objection(request, pk: int):
 @require_POST
 def objection_decision(request, pk: int):
     inspection = _inspection(request, pk)
+    form = DecisionForm(request.POST)
+    form.is_valid()  # the service judges the decision, as it does through the API
+    data = form.cleaned_data
     try:
         publication.objection_decide(
             inspection=inspection,
             actor=request.user,
-            upheld=DECISIONS.get(request.POST.get("decision", "")),
-            note=request.POST.get("note", ""),
-            correction=request.POST.get("correction", ""),
-            corrected_conclusion=request.POST.get("corrected_conclusion", ""),
+            upheld=data["decision"],
+            note=data["note"],
+            correction=data["correction"],
+            corrected_conclusion=data["corrected_conclusion"],
         )
     except DomainError as exc:
-        return _render_objection(
-            request, inspection, error=exc, form="decide", values=request.POST, status=exc.status
-        )
+        return _render_objection(request, inspection, error=exc, status=exc.status, decide_form=form)
     messages.success(request, _("The decision was recorded."))
     return redirect("publication:objection", pk=inspection.pk)
 
@@ -141,17 +135,6 @@ def objection_queue(request):
     status = request.GET.get("status", Objection.Status.PENDING)
     if status not in Objection.Status.values:
         status = ""
-    page = Page(
-        publication.objection_list(user=request.user, status=status),
-        page=_page_number(request),
-        page_size=PAGE_SIZE,
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "page": page,
-        "status": status,
-        "statuses": Objection.Status.choices,
-        "query": query.urlencode(),
-    }
+    page = paginate(request, selectors.objection_list(user=request.user, status=status), page_size=PAGE_SIZE)
+    context = {"page": page, "status": status, "statuses": Objection.Status.choices}
     return render(request, "publication/objections.html", context)

@@ -1,7 +1,7 @@
 """Supervision API: self-inspections now; tasks, inspections and the loop with their issues.
 
 Every handler starts from what the caller may see (core.permissions, through the selectors in
-supervision.self_inspection.services): a row outside that is 404, whatever the id. Writes are then for
+supervision.self_inspection.selectors): a row outside that is 404, whatever the id. Writes are then for
 members of the enterprise; an official who can see a submitted self-inspection gets 403.
 """
 
@@ -13,10 +13,11 @@ from django.urls import reverse
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
 
-from core import selectors
+from core import selectors as core_selectors
 from core.api_schemas import ErrorOut, file_response
 from core.pagination import NoCountPagination
 from supervision.models import SelfIdentifiedIssue, SelfInspection
+from supervision.self_inspection import selectors
 from supervision.self_inspection import services as service
 
 router = Router(tags=["supervision"])
@@ -99,9 +100,7 @@ class SelfInspectionFields(Schema):
 class SelfInspectionOut(SelfInspectionFields):
     """A row of the list, read straight from the (paginated) queryset."""
 
-    @staticmethod
-    def resolve_enterprise(obj) -> str:
-        return obj.enterprise.uscc
+    enterprise: str = Field(..., alias="enterprise.uscc", description="USCC")
 
     @staticmethod
     def resolve_checklists(obj) -> list[dict]:
@@ -243,7 +242,7 @@ def _item(row) -> dict:
 
 
 def _detail(self_inspection: SelfInspection) -> dict:
-    sheet = service.self_inspection_sheet(self_inspection=self_inspection)
+    sheet = selectors.self_inspection_sheet(self_inspection=self_inspection)
     return {
         **_summary(self_inspection),
         "progress": {"answered": sheet.progress.answered, "total": sheet.progress.total},
@@ -260,7 +259,7 @@ def _detail(self_inspection: SelfInspection) -> dict:
     summary="Start a self-inspection, or resume the draft (200)",
 )
 def start_self_inspection(request, uscc: str):
-    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+    enterprise = core_selectors.enterprise_get(user=request.user, uscc=uscc)
     self_inspection, created = service.self_inspection_start(enterprise=enterprise, user=request.user)
     return Status(201 if created else 200, _detail(self_inspection))
 
@@ -272,13 +271,13 @@ def start_self_inspection(request, uscc: str):
 )
 @paginate(NoCountPagination)
 def list_self_inspections(request, uscc: str):
-    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
-    return service.self_inspections_of(user=request.user, enterprise=enterprise)
+    enterprise = core_selectors.enterprise_get(user=request.user, uscc=uscc)
+    return selectors.self_inspections_of(user=request.user, enterprise=enterprise)
 
 
 @router.get("/self-inspections/{si_id}", response={200: SelfInspectionDetailOut, **READ_ERRORS})
 def get_self_inspection(request, si_id: int):
-    return _detail(service.self_inspection_get(user=request.user, pk=si_id))
+    return _detail(selectors.self_inspection_get(user=request.user, pk=si_id))
 
 
 @router.put(
@@ -288,7 +287,7 @@ def get_self_inspection(request, si_id: int):
     summary="Save the answer to one item (autosave)",
 )
 def put_answer(request, si_id: int, item_id: int, payload: AnswerIn):
-    self_inspection = service.self_inspection_get(user=request.user, pk=si_id)
+    self_inspection = selectors.self_inspection_get(user=request.user, pk=si_id)
     answer = service.self_inspection_answer(
         self_inspection=self_inspection, user=request.user, item_id=item_id, **payload.dict()
     )
@@ -308,7 +307,7 @@ def add_answer_photo(
     result: Form[str | None] = None,
     note: Form[str | None] = None,
 ):
-    self_inspection = service.self_inspection_get(user=request.user, pk=si_id)
+    self_inspection = selectors.self_inspection_get(user=request.user, pk=si_id)
     answer = service.self_inspection_answer(
         self_inspection=self_inspection,
         user=request.user,
@@ -321,7 +320,7 @@ def add_answer_photo(
 
 
 def _saved(self_inspection, answer) -> dict:
-    progress = service.self_inspection_progress(self_inspection=self_inspection)
+    progress = selectors.self_inspection_progress(self_inspection=self_inspection)
     return {**_answer(answer), "progress": {"answered": progress.answered, "total": progress.total}}
 
 
@@ -337,7 +336,7 @@ def submit_self_inspection(
         None, max_length=64, description="Send the same value again when retrying after a lost response"
     ),
 ):
-    self_inspection = service.self_inspection_get(user=request.user, pk=si_id)
+    self_inspection = selectors.self_inspection_get(user=request.user, pk=si_id)
     return _detail(
         service.self_inspection_submit(self_inspection=self_inspection, user=request.user, nonce=nonce)
     )
@@ -351,8 +350,8 @@ def submit_self_inspection(
     summary="A photo of an answer or of a fix: the display copy, or the thumbnail",
 )
 def get_photo(request, si_id: int, photo_id: int, variant: Literal["display", "thumbnail"] = "display"):
-    self_inspection = service.self_inspection_get(user=request.user, pk=si_id)
-    photo = service.self_inspection_photo(self_inspection=self_inspection, photo_id=photo_id)
+    self_inspection = selectors.self_inspection_get(user=request.user, pk=si_id)
+    photo = selectors.self_inspection_photo(self_inspection=self_inspection, photo_id=photo_id)
     response = FileResponse(getattr(photo, variant).open("rb"), content_type="image/jpeg")
     # Private: evidence of one business, fetched by a signed-in caller.
     response["Cache-Control"] = "private, max-age=3600"
@@ -366,8 +365,8 @@ def get_photo(request, si_id: int, photo_id: int, variant: Literal["display", "t
 )
 @paginate(NoCountPagination)
 def list_self_issues(request, uscc: str, filters: Query[IssueFilter]):
-    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
-    return service.self_issues_of(user=request.user, enterprise=enterprise, status=filters.status)
+    enterprise = core_selectors.enterprise_get(user=request.user, uscc=uscc)
+    return selectors.self_issues_of(user=request.user, enterprise=enterprise, status=filters.status)
 
 
 @router.post(
@@ -376,6 +375,6 @@ def list_self_issues(request, uscc: str, filters: Query[IssueFilter]):
     summary="Mark a self-identified issue fixed: a note on what was done, and up to 5 photos",
 )
 def fix_self_issue(request, issue_id: int, note: Form[str], photos: File[list[UploadedFile]] = None):
-    issue = service.self_issue_get(user=request.user, pk=issue_id)
+    issue = selectors.self_issue_get(user=request.user, pk=issue_id)
     issue = service.self_issue_fix(issue=issue, user=request.user, note=note, evidence=photos or [])
-    return service.self_issues_of(user=request.user, enterprise=issue.enterprise).get(pk=issue.pk)
+    return selectors.self_issues_of(user=request.user, enterprise=issue.enterprise).get(pk=issue.pk)
