@@ -3,7 +3,7 @@ from django.urls import path
 from supervision.inspections import views
 
 # The inspection loop's pages: the inspector's day and on-site record (tablet), and the orders
-# that business members answer and inspectors verify. Every write goes through services.py.
+# that business members answer and inspectors verify. Every write goes through services/.
 app_name = "loop"
 urlpatterns = [
     path("tasks/", views.today, name="today"),
