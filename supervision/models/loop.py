@@ -97,7 +97,7 @@ class SelfIdentifiedIssue(models.Model):
 
 
 # --- inspections and the closed loop ---------------------------------------------------------------
-# Every transition of these rows lives in supervision/inspections/services.py.
+# Every transition of these rows lives in supervision/inspections/services/.
 
 
 class InspectionTask(models.Model):
