@@ -167,7 +167,7 @@ def seed(*, inspectors: int, tasks_per_pair: int, items: int) -> list[Tablet]:
     from core.models import ApiToken, Department, District, Enterprise, Inspector, Regulator, Scene
     from core.tokens import TOKEN_PREFIX, _digest
     from supervision.models import InspectionTask
-    from tests.checklists.helpers import make_checklist
+    from tests.factories import make_checklist
 
     User = get_user_model()
     make_checklist("catering", "market_regulation", items=items)

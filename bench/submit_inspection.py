@@ -81,9 +81,7 @@ def build():
     """The content and the people, once: a 40-item checklist, an enterprise, a regulator, two inspectors."""
     from django.test import Client
 
-    from tests.checklists.helpers import make_checklist
-    from tests.factories import PASSWORD, EnterpriseFactory, RegulatorFactory
-    from tests.supervision.loop_helpers import make_team
+    from tests.factories import PASSWORD, EnterpriseFactory, RegulatorFactory, make_checklist, make_team
 
     make_checklist("catering", "market_regulation", items=ITEMS)
     enterprise = EnterpriseFactory()
@@ -107,7 +105,7 @@ def one_run(enterprise, regulator, team, tablets, photos: list[bytes]) -> dict[s
     from django.utils import timezone
 
     from supervision.inspections import services as workflow
-    from tests.supervision.loop_helpers import png_bytes
+    from tests.factories import png_bytes
 
     today = timezone.localdate()
     task = workflow.task_create(

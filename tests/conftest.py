@@ -1,12 +1,24 @@
+"""Fixtures every suite may use: the personas, the inspection loop up to an issued order, and the
+test-run settings (cache, media, password hashing, language)."""
+
 import pytest
 from django.core.cache import cache
 
+from core.models import Department, District, Inspector, Scene
+from supervision.inspections import services as workflow
+from supervision.models import Inspection, InspectionTask, RectificationOrder
 from tests.factories import (
+    FAILING,
     EnterpriseFactory,
     InspectorFactory,
     MembershipFactory,
     RegulatorFactory,
     UserFactory,
+    make_checklist,
+    make_ready,
+    make_task,
+    make_team,
+    submit,
 )
 
 
@@ -32,8 +44,6 @@ def other_enterprise(db):
 @pytest.fixture
 def far_enterprise(db):
     """In another district (Haidian) and a scene market regulation does not supervise (medical)."""
-    from core.models import District, Scene
-
     return EnterpriseFactory(
         district=District.objects.get(code="110108"), scene=Scene.objects.get(code="medical")
     )
@@ -55,6 +65,18 @@ def regulator_user(db):
 
 
 @pytest.fixture
+def chaoyang_regulator(db):
+    """Every department, Chaoyang only (its streets included): ranks and plans there, does not set
+    the scoring policy."""
+    return RegulatorFactory(department=None, district=District.objects.get(code="110105")).user
+
+
+@pytest.fixture
+def health_regulator(db):
+    return RegulatorFactory(department=Department.objects.get(code="health")).user
+
+
+@pytest.fixture
 def admin_user(db):
     return UserFactory(username="root", is_superuser=True, is_staff=True)
 
@@ -62,6 +84,55 @@ def admin_user(db):
 @pytest.fixture
 def outsider(db):
     return UserFactory(username="outsider")
+
+
+# The inspection loop, step by step. Names differ from tests/supervision/self_inspection/conftest.py's
+# (draft, submitted, checklists), which would shadow these there.
+
+
+@pytest.fixture
+def loop_checklist(db):
+    """Catering / market regulation v1 with three items (minor, major, critical)."""
+    return make_checklist("catering", "market_regulation", items=3)
+
+
+@pytest.fixture
+def team(db) -> list[Inspector]:
+    return make_team()
+
+
+@pytest.fixture
+def task(enterprise, team, regulator_user, loop_checklist) -> InspectionTask:
+    return make_task(enterprise=enterprise, team=team, actor=regulator_user)
+
+
+@pytest.fixture
+def lead(team):
+    """The user of the first inspector of the team: the one holding the tablet."""
+    return team[0].user
+
+
+@pytest.fixture
+def inspection(task, lead) -> Inspection:
+    """Started, nothing answered."""
+    return workflow.inspection_start(task=task, actor=lead)
+
+
+@pytest.fixture
+def ready(inspection, lead, team) -> Inspection:
+    """Answered (mar-1 and mar-2 not compliant) and signed by all, not yet submitted."""
+    return make_ready(inspection, lead, team, FAILING)
+
+
+@pytest.fixture
+def submitted_inspection(ready, lead) -> Inspection:
+    """Submitted with conclusion rectify: two findings, one order."""
+    return submit(ready, lead, Inspection.Conclusion.RECTIFY)
+
+
+@pytest.fixture
+def order(submitted_inspection) -> RectificationOrder:
+    return RectificationOrder.objects.get(inspection=submitted_inspection)
 
 
 @pytest.fixture(autouse=True)

@@ -41,15 +41,21 @@ from supervision.models import (
     SelfIdentifiedIssue,
 )
 from supervision.self_inspection import services as self_service
-from tests.checklists.helpers import make_checklist, make_manual
 from tests.factories import (
+    FAILING,
     EnterpriseFactory,
     InspectorFactory,
     MembershipFactory,
     RegulatorFactory,
     UserFactory,
+    items_of,
+    jpeg,
+    make_checklist,
+    make_manual,
+    make_task,
+    sign_all,
+    submit,
 )
-from tests.supervision.loop_helpers import FAILING, items_of, jpeg, make_task, sign_all, submit
 
 # The roles of the table, in its column order.
 ROLES = (
@@ -208,7 +214,7 @@ def _self_inspections(world: World, which: str, member) -> None:
 def _scoring(world: World, admin) -> None:
     from supervision.models import BacktestRun, ScoreRun
     from supervision.risk import scoring
-    from tests.supervision.ranking_helpers import make_score
+    from tests.factories import make_score
 
     world.policy = scoring.current_policy()
     for which, (risk, tier) in {"own": (80, 4), "other": (50, 3), "far": (65, 4)}.items():

@@ -12,10 +12,11 @@ The rule the rows follow (core/permissions.py has the scopes):
   a state that does not allow it, 422 for a missing field); a status other than 403/404 proves the
   caller passed. Writes that do go through are undone with the test's transaction.
 
-The existing tables (tests/core/test_landing.py, test_code_api.py, test_api.py,
-tests/supervision/test_loop_api.py, test_self_inspection_api.py, test_monitor.py) check what
-each role *gets*; this one checks that *every* address has a rule and that no role reaches past
-its scope. A new URL or API operation without a row fails test_every_url_and_operation_has_a_row.
+The existing tables (tests/core/test_code_api.py and test_api.py; under tests/supervision/,
+landing/test_landing.py, inspections/test_api.py, self_inspection/test_api.py and
+monitor/test_monitor.py) check what each role *gets*; this one checks that *every* address has a
+rule and that no role reaches past its scope. A new URL or API operation without a row fails
+test_every_url_and_operation_has_a_row.
 """
 
 import base64
@@ -38,8 +39,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from config.api import api
+from tests.factories import fake_jpeg, jpeg, png_bytes
 from tests.permission_world import OBJECTS, ROLES, World, build_world, stub_pdf
-from tests.supervision.loop_helpers import fake_jpeg, jpeg, png_bytes
 
 pytestmark = pytest.mark.django_db
 

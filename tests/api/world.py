@@ -13,9 +13,20 @@ from core.models import ApiToken, District, Scene
 from supervision.inspections import services as workflow
 from supervision.models import Inspection, RectificationOrder, Result
 from supervision.self_inspection import services as self_inspection_service
-from tests.checklists.helpers import make_checklist, make_manual
-from tests.factories import EnterpriseFactory, MembershipFactory, RegulatorFactory, UserFactory
-from tests.supervision.loop_helpers import FAILING, jpeg, make_ready, make_task, make_team, submit
+from tests.factories import (
+    FAILING,
+    EnterpriseFactory,
+    MembershipFactory,
+    RegulatorFactory,
+    UserFactory,
+    jpeg,
+    make_checklist,
+    make_manual,
+    make_ready,
+    make_task,
+    make_team,
+    submit,
+)
 
 
 def bearer_token(user, device="fuzz") -> str:

@@ -8,8 +8,7 @@ from checklists import notices
 from core.audit import verify_chain
 from core.errors import DomainError
 from core.models import District, Enterprise
-from tests.checklists.helpers import make_checklist, make_manual
-from tests.factories import EnterpriseFactory, MembershipFactory
+from tests.factories import EnterpriseFactory, MembershipFactory, make_checklist, make_manual
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from checklists.models import ChecklistItem, ManualClause
 from core.audit import verify_chain
 from core.errors import DomainError
 from core.models import AuditEvent, Scene
-from tests.checklists.helpers import make_checklist, make_manual
+from tests.factories import make_checklist, make_manual
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,6 @@ from supervision.inspections.documents import document_for
 from supervision.models import Document
 from tests.factories import PASSWORD
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
-
 pytestmark = pytest.mark.django_db
 
 CSRF_FAILED = "X-Test-CSRF-Failed"

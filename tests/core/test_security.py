@@ -27,11 +27,17 @@ from demo import seed as demo
 from supervision.inspections import services as workflow
 from supervision.inspections.documents import document_for
 from supervision.models import Document, Result
-from tests.core.test_settings import PRODUCTION, run_manage
-from tests.factories import PASSWORD, UserFactory
-from tests.supervision.loop_helpers import FAILING, items_of, make_task, sign_all, submit
-
-pytest_plugins = ["tests.supervision.loop_helpers"]
+from tests.factories import (
+    FAILING,
+    PASSWORD,
+    PRODUCTION,
+    UserFactory,
+    items_of,
+    make_task,
+    run_manage,
+    sign_all,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -425,7 +431,7 @@ def test_the_code_sticker_prints_a_hostile_name_as_literal_text(hostile):
 
 
 def test_the_on_site_record_prints_hostile_fields_as_literal_text(hostile, inspection, lead, team):
-    from tests.supervision.loop_helpers import answer_all
+    from tests.factories import answer_all
 
     answer_all(inspection, lead, FAILING)
     item = items_of(inspection)["mar-1"]

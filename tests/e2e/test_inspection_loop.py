@@ -18,8 +18,7 @@ from django.conf import settings
 from checklists.models import ChecklistItem
 from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionAnswer, RectificationOrder, Signature
-from tests.checklists.helpers import make_checklist
-from tests.factories import PASSWORD, InspectorFactory
+from tests.factories import PASSWORD, InspectorFactory, make_checklist
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(settings.BASE_DIR) / "var" / "e2e-screenshots"

@@ -4,6 +4,7 @@ The modules import models and services, and of their siblings only core and imag
 module or a conftest, so no cycle can form. The fixtures built on them live in conftest.py files.
 """
 
+from tests.factories.checklists import make_checklist, make_manual, publish_checklist
 from tests.factories.core import (
     PASSWORD,
     EnterpriseFactory,
@@ -14,8 +15,6 @@ from tests.factories.core import (
     make_uscc,
 )
 from tests.factories.images import fake_jpeg, jpeg, jpeg_bytes, png_bytes
-from tests.factories.processes import PRODUCTION, run_manage
-from tests.factories.checklists import make_checklist, make_manual, publish_checklist
 from tests.factories.inspections import (
     FAILING,
     answer_all,
@@ -27,8 +26,6 @@ from tests.factories.inspections import (
     sign_all,
     submit,
 )
-from tests.factories.self_inspection import FIRE_ITEMS, MARKET_ITEMS, item_of
-from tests.factories.risk import RankingWorld, make_ranking_world, make_score
 from tests.factories.planning import (
     Q3,
     TZ,
@@ -40,6 +37,9 @@ from tests.factories.planning import (
     planned_task,
     scored,
 )
+from tests.factories.processes import PRODUCTION, run_manage
+from tests.factories.risk import RankingWorld, make_ranking_world, make_score
+from tests.factories.self_inspection import FIRE_ITEMS, MARKET_ITEMS, item_of
 
 __all__ = [
     "FAILING",

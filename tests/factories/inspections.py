@@ -22,6 +22,7 @@ from tests.factories.images import png_bytes
 # so the order is due in RECTIFY_DAYS["major"] days.
 FAILING = {"mar-1": Result.NON_COMPLIANT, "mar-2": Result.NON_COMPLIANT}
 
+
 def make_team(n: int = 2, districts: Sequence[str] = ("110105",), prefix: str = "team") -> list[Inspector]:
     """``n`` market-regulation inspectors working in ``districts`` (Chaoyang by default)."""
     return [

@@ -99,4 +99,3 @@ def inspected_by(enterprise: Enterprise, inspectors: list[Inspector], *, on: dat
         status=Inspection.Status.SUBMITTED,
         submitted_at=datetime(on.year, on.month, on.day, 10, tzinfo=TZ),
     )
-

@@ -30,5 +30,3 @@ def run_manage(*args, **environ):
         text=True,
         timeout=60,
     )
-
-

@@ -29,7 +29,5 @@ FIRE_ITEMS = [
 ]
 
 
-
 def item_of(self_inspection, code: str) -> ChecklistItem:
     return ChecklistItem.objects.get(checklist__in=self_inspection.checklists.all(), code=code)
-

@@ -1,5 +1,5 @@
 """The scale-out settings (RQ tasks, S3 media): read once per process, so each case starts a fresh
-interpreter, like tests/core/test_settings.py. Nothing here needs Redis or a bucket."""
+interpreter, like tests/config/test_settings.py. Nothing here needs Redis or a bucket."""
 
 import json
 import os

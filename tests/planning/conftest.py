@@ -1,25 +1,15 @@
-"""Planning fixtures: time stands still on 1 July 2025 (a Tuesday), enterprises carry score rows
-made directly (tier, risk, last inspection), inspectors are built per department and district."""
+"""Planning's fixtures: time stands still on 1 July 2025 (a Tuesday), the first day of the quarter
+tests.factories.Q3; the builders (scored enterprises, inspectors per department) are in
+tests/factories/planning.py."""
 
-import uuid
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 import time_machine
-from django.utils import timezone
 
-from core.models import Department, District, Enterprise, Inspector
-from planning.common import Area
-from supervision.models import EnterpriseScore, Inspection, InspectionTask
-from supervision.risk.scoring import current_policy
-from tests.factories import EnterpriseFactory, InspectorFactory, RegulatorFactory, UserFactory
+from tests.factories import TZ, RegulatorFactory, district
 
-TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 7, 1, 9, 0, tzinfo=TZ)
-TODAY = NOW.date()
-# A quarter: 92 days.
-Q3 = (date(2025, 7, 1), date(2025, 9, 30))
 
 
 @pytest.fixture(autouse=True)
@@ -28,100 +18,7 @@ def frozen():
         yield NOW
 
 
-def department(code: str) -> Department:
-    return Department.objects.get(code=code)
-
-
-def district(code: str) -> District:
-    return District.objects.get(code=code)
-
-
-def area(department_code: str = "market_regulation", district_code: str | None = "110105") -> Area:
-    return Area(department(department_code), district(district_code) if district_code else None)
-
-
-def scored(
-    enterprise: Enterprise | None = None, *, tier: int, risk: float = 50.0, last: date | None = None, **fields
-) -> Enterprise:
-    """An enterprise (catering, Chaoyang unless ``fields`` say otherwise) with a score row."""
-    enterprise = enterprise or EnterpriseFactory(**fields)
-    EnterpriseScore.objects.update_or_create(
-        enterprise=enterprise,
-        defaults={
-            "policy": current_policy(),
-            "as_of": timezone.now(),
-            "risk": risk,
-            "risk_level": "medium",
-            "credit": "A",
-            "tier": tier,
-            "last_inspected_on": last,
-        },
-    )
-    return enterprise
-
-
-def make_inspectors(
-    n: int, department_code: str = "market_regulation", districts=("110105",), prefix: str = "insp"
-) -> list[Inspector]:
-    return [
-        InspectorFactory(
-            user=UserFactory(username=f"{prefix}-{uuid.uuid4().hex[:8]}", first_name=f"{prefix} {i + 1}"),
-            department=department(department_code),
-            districts=list(districts),
-        )
-        for i in range(n)
-    ]
-
-
-def planned_task(
-    enterprise: Enterprise,
-    inspectors: list[Inspector],
-    *,
-    due: tuple[date, date] = Q3,
-    department_code: str | None = None,
-    status: str = InspectionTask.Status.PLANNED,
-    **fields,
-) -> InspectionTask:
-    """A task written directly (no audit): history and other departments' plans in the fixtures."""
-    task = InspectionTask.objects.create(
-        enterprise=enterprise,
-        department=department(department_code) if department_code else inspectors[0].department,
-        due_from=due[0],
-        due_to=due[1],
-        status=status,
-        created_by=UserFactory(),
-        **fields,
-    )
-    task.inspectors.set(inspectors)
-    return task
-
-
-def inspected_by(enterprise: Enterprise, inspectors: list[Inspector], *, on: date) -> Inspection:
-    """A submitted inspection by these inspectors (the enterprise's last one, if the newest)."""
-    task = planned_task(
-        enterprise, inspectors, due=(on, on), status=InspectionTask.Status.DONE, department_code=None
-    )
-    return Inspection.objects.create(
-        task=task,
-        enterprise=enterprise,
-        started_by=task.created_by,
-        status=Inspection.Status.SUBMITTED,
-        submitted_at=datetime(on.year, on.month, on.day, 10, tzinfo=TZ),
-    )
-
-
 @pytest.fixture
 def market_regulator(db):
     """Market regulation, Chaoyang."""
     return RegulatorFactory(district=district("110105")).user
-
-
-@pytest.fixture
-def health_regulator(db):
-    return RegulatorFactory(department=department("health")).user
-
-
-@pytest.fixture
-def chaoyang_regulator(db):
-    """Every department, Chaoyang only."""
-    return RegulatorFactory(department=None, district=district("110105")).user

@@ -5,8 +5,7 @@ from django.test import Client
 
 from planning.models import Draw, RiskPlan
 from supervision.models import InspectionTask
-from tests.factories import MembershipFactory, UserFactory
-from tests.planning.conftest import make_inspectors, scored
+from tests.factories import MembershipFactory, UserFactory, make_inspectors, scored
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"

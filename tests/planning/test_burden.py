@@ -9,7 +9,7 @@ from django.urls import reverse
 from core.models import Scene
 from planning import selectors
 from supervision.models import InspectionTask
-from tests.planning.conftest import Q3, department, district, make_inspectors, planned_task, scored
+from tests.factories import Q3, department, district, make_inspectors, planned_task, scored
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,17 @@ from core.models import AuditEvent
 from planning import draws
 from planning.models import ConflictDeclaration, Draw, DrawEntry
 from supervision.models import InspectionTask
-from tests.factories import EnterpriseFactory, UserFactory
-from tests.planning.conftest import Q3, area, district, inspected_by, make_inspectors, planned_task, scored
+from tests.factories import (
+    Q3,
+    EnterpriseFactory,
+    UserFactory,
+    area,
+    district,
+    inspected_by,
+    make_inspectors,
+    planned_task,
+    scored,
+)
 
 pytestmark = pytest.mark.django_db
 

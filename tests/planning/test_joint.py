@@ -13,10 +13,20 @@ from planning import draws, plans
 from planning.joint import task_merge_joint
 from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionTask
-from tests.checklists.helpers import make_checklist
-from tests.factories import MembershipFactory, RegulatorFactory
-from tests.planning.conftest import Q3, area, department, district, make_inspectors, planned_task, scored
-from tests.supervision.loop_helpers import make_ready, submit
+from tests.factories import (
+    Q3,
+    MembershipFactory,
+    RegulatorFactory,
+    area,
+    department,
+    district,
+    make_checklist,
+    make_inspectors,
+    make_ready,
+    planned_task,
+    scored,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db
 CATERING = ("market_regulation", "fire_rescue", "ecology_environment")

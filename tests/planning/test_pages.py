@@ -8,8 +8,7 @@ from core.models import AuditEvent, Scene
 from planning import draws
 from planning.models import ConflictDeclaration, Draw, RiskPlan
 from supervision.models import InspectionTask
-from tests.factories import MembershipFactory, UserFactory
-from tests.planning.conftest import Q3, area, district, make_inspectors, scored
+from tests.factories import Q3, MembershipFactory, UserFactory, area, district, make_inspectors, scored
 
 pytestmark = pytest.mark.django_db
 

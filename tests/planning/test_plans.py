@@ -13,7 +13,7 @@ from planning import plans
 from planning.models import ConflictDeclaration, PlanEntry, RiskPlan
 from supervision.models import InspectionTask
 from supervision.risk.scoring import current_policy, policy_create
-from tests.planning.conftest import Q3, area, district, inspected_by, make_inspectors, planned_task, scored
+from tests.factories import Q3, area, district, inspected_by, make_inspectors, planned_task, scored
 
 pytestmark = pytest.mark.django_db
 Outcome = PlanEntry.Outcome

@@ -10,10 +10,8 @@ from django.utils import timezone
 from core.models import AuditEvent, Complaint, District
 from supervision.complaints import services as triage
 from supervision.models import InspectionTask
-from tests.factories import EnterpriseFactory, MembershipFactory, RegulatorFactory
-from tests.supervision.loop_helpers import make_team
+from tests.factories import EnterpriseFactory, MembershipFactory, RegulatorFactory, make_team
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"

@@ -14,10 +14,16 @@ from supervision.complaints.intake import contact_masked
 from supervision.inspections import services as workflow
 from supervision.models import EnterpriseScore, Inspection, InspectionTask
 from supervision.risk.scoring import recompute_enterprise
-from tests.factories import EnterpriseFactory, MembershipFactory, RegulatorFactory
-from tests.supervision.loop_helpers import FAILING, make_ready, make_team, submit
+from tests.factories import (
+    FAILING,
+    EnterpriseFactory,
+    MembershipFactory,
+    RegulatorFactory,
+    make_ready,
+    make_team,
+    submit,
+)
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 CONTACT = "13812345678"

@@ -16,10 +16,8 @@ from django.test import Client
 
 from supervision.inspections import services as workflow
 from supervision.models import InspectionAnswer, Result
-from tests.factories import PASSWORD
-from tests.supervision.loop_helpers import items_of, jpeg, make_ready, make_team, submit
+from tests.factories import PASSWORD, items_of, jpeg, make_ready, make_team, submit
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"

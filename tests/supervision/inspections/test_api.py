@@ -12,10 +12,17 @@ from django.utils import timezone
 from core.audit import verify_chain
 from core.models import AuditEvent, Photo
 from supervision.models import Evaluation, Inspection, InspectionTask, RectificationOrder, Signature
-from tests.factories import PASSWORD, MembershipFactory
-from tests.supervision.loop_helpers import fake_jpeg, items_of, jpeg, make_team, png_bytes, rectify
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    fake_jpeg,
+    items_of,
+    jpeg,
+    make_team,
+    png_bytes,
+    rectify,
+)
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"

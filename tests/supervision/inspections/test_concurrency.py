@@ -20,7 +20,6 @@ from core.models import AuditEvent, Department, District, Scene
 from supervision.inspections import services as workflow
 from supervision.models import Finding, Inspection, InspectionTask, RectificationOrder
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

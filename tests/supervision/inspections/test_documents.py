@@ -39,8 +39,7 @@ from supervision.models import (
     Result,
     Signature,
 )
-from tests.checklists.helpers import make_checklist
-from tests.factories import InspectorFactory, UserFactory
+from tests.factories import InspectorFactory, UserFactory, make_checklist
 
 # Only what core/base.html links to for a visitor, and the page under test: the site's urlconf
 # pulls in every app, and these tests should not depend on modules being written alongside.

@@ -9,10 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from supervision.inspections import route
-from tests.factories import EnterpriseFactory
-from tests.supervision.loop_helpers import make_task
-
-pytest_plugins = ["tests.supervision.loop_helpers"]
+from tests.factories import EnterpriseFactory, make_task
 
 
 def stop(name, lat=None, lng=None):
@@ -117,7 +114,7 @@ def test_a_bad_start_location_is_said_and_ignored(client, team, day_tasks):
 
 
 def test_another_inspector_sees_none_of_these_tasks(client, day_tasks):
-    from tests.supervision.loop_helpers import make_team
+    from tests.factories import make_team
 
     other = make_team(1, prefix="other")[0]
     client.force_login(other.user)

@@ -30,14 +30,14 @@ from supervision.models import (
     Result,
     Signature,
 )
-from tests.checklists.helpers import make_checklist
-from tests.factories import MembershipFactory
-from tests.supervision.loop_helpers import (
+from tests.factories import (
+    MembershipFactory,
     answer_all,
     fake_jpeg,
     items_of,
     jpeg,
     jpeg_bytes,
+    make_checklist,
     make_ready,
     make_task,
     make_team,
@@ -47,7 +47,6 @@ from tests.supervision.loop_helpers import (
     submit,
 )
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 LOOP_MODELS = [

@@ -21,10 +21,8 @@ from supervision.models import (
     RectificationOrder,
     Result,
 )
-from tests.factories import InspectorFactory, MembershipFactory
-from tests.supervision.loop_helpers import answer_all, items_of, jpeg, rectify, sign_all
+from tests.factories import InspectorFactory, MembershipFactory, answer_all, items_of, jpeg, rectify, sign_all
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 

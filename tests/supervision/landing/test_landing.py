@@ -227,7 +227,7 @@ def test_the_report_form_needs_csrf(targets):
 
 def test_the_entity_card_shows_the_latest_submitted_self_inspection(people, targets):
     from supervision.self_inspection import services as si
-    from tests.checklists.helpers import make_checklist
+    from tests.factories import make_checklist
 
     checklist = make_checklist(items=2)
     enterprise = targets["own"].enterprise

@@ -16,12 +16,9 @@ from django.utils import timezone
 from history.models import HistoricalFinding, HistoricalInspection
 from supervision.inspections import services as workflow
 from supervision.models import InspectionTask, Result
-from tests.factories import EnterpriseFactory
-from tests.supervision.loop_helpers import make_ready, make_task, submit
+from tests.factories import EnterpriseFactory, make_ready, make_task, submit
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
-
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def read(path: Path) -> list[dict]:

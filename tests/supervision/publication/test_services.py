@@ -14,11 +14,19 @@ from core.models import AuditEvent, District
 from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionTask, Objection
 from supervision.publication import services as publication
-from tests.factories import EnterpriseFactory, InspectorFactory, MembershipFactory, RegulatorFactory
-from tests.supervision.loop_helpers import FAILING, make_ready, make_task, make_team, submit
-from tests.supervision.ranking_helpers import make_score
+from tests.factories import (
+    FAILING,
+    EnterpriseFactory,
+    InspectorFactory,
+    MembershipFactory,
+    RegulatorFactory,
+    make_ready,
+    make_score,
+    make_task,
+    make_team,
+    submit,
+)
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"

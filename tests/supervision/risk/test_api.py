@@ -10,7 +10,6 @@ from supervision.models import ScoreRun, ScoringPolicy
 from supervision.risk import scoring
 from tests.factories import EnterpriseFactory
 
-pytest_plugins = ["tests.supervision.ranking_helpers"]
 pytestmark = pytest.mark.django_db
 
 

@@ -26,10 +26,8 @@ from supervision.risk.backtest import (
     risk_of,
     roc_auc,
 )
-from tests.factories import EnterpriseFactory
-from tests.supervision.loop_helpers import make_ready, make_task, submit
+from tests.factories import EnterpriseFactory, make_ready, make_task, submit
 
-pytest_plugins = ["tests.supervision.loop_helpers"]
 pytestmark = pytest.mark.django_db
 
 SF = Path("/work/shared/data/sf")

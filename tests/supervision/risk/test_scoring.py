@@ -21,10 +21,15 @@ from supervision.models import (
     SelfInspectionAnswer,
 )
 from supervision.risk import scoring
-from tests.factories import EnterpriseFactory, MembershipFactory, UserFactory
-from tests.supervision.loop_helpers import jpeg, make_ready, make_task, submit
-
-pytest_plugins = ["tests.supervision.loop_helpers"]
+from tests.factories import (
+    EnterpriseFactory,
+    MembershipFactory,
+    UserFactory,
+    jpeg,
+    make_ready,
+    make_task,
+    submit,
+)
 
 AS_OF = timezone.make_aware(datetime(2026, 6, 1, 9, 0))
 

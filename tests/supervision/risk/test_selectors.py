@@ -20,10 +20,7 @@ from supervision.models import CreditEvent, EnterpriseScore
 from supervision.risk import scoring
 from supervision.risk import selectors as ranking
 from supervision.risk.views import ranking as views_ranking
-from tests.factories import EnterpriseFactory
-from tests.supervision.ranking_helpers import make_score
-
-pytest_plugins = ["tests.supervision.ranking_helpers"]
+from tests.factories import EnterpriseFactory, make_score
 
 
 @pytest.fixture

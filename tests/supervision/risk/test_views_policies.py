@@ -12,8 +12,6 @@ from supervision.risk import scoring
 from supervision.risk import services as rescoring
 from tests.factories import EnterpriseFactory, RegulatorFactory
 
-pytest_plugins = ["tests.supervision.ranking_helpers"]
-
 
 @pytest.fixture
 def client():

@@ -9,8 +9,15 @@ from core.audit import verify_chain
 from core.models import Photo
 from supervision.models import Result, SelfIdentifiedIssue, SelfInspection, SelfInspectionAnswer
 from supervision.self_inspection import services as service
-from tests.factories import MembershipFactory
-from tests.supervision.conftest import FIRE_ITEMS, fake_jpeg, item_of, jpeg, jpeg_bytes, publish_checklist
+from tests.factories import (
+    FIRE_ITEMS,
+    MembershipFactory,
+    fake_jpeg,
+    item_of,
+    jpeg,
+    jpeg_bytes,
+    publish_checklist,
+)
 
 pytestmark = pytest.mark.django_db
 

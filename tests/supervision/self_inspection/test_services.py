@@ -12,10 +12,10 @@ from core.models import AuditEvent, Photo
 from core.photos import PhotoError
 from supervision.models import Result, SelfIdentifiedIssue, SelfInspection, SelfInspectionAnswer
 from supervision.self_inspection import services as service
-from tests.factories import MembershipFactory
-from tests.supervision.conftest import (
+from tests.factories import (
     FIRE_ITEMS,
     MARKET_ITEMS,
+    MembershipFactory,
     fake_jpeg,
     item_of,
     jpeg,

@@ -9,8 +9,7 @@ from django.urls import reverse
 from core.models import Photo
 from supervision.models import Result, SelfIdentifiedIssue, SelfInspection, SelfInspectionAnswer
 from supervision.self_inspection import services as service
-from tests.factories import MembershipFactory
-from tests.supervision.conftest import fake_jpeg, item_of, jpeg
+from tests.factories import MembershipFactory, fake_jpeg, item_of, jpeg
 
 pytestmark = pytest.mark.django_db
 
