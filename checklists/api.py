@@ -46,12 +46,8 @@ class VersionOut(Schema):
 
 
 class ManualOut(VersionOut):
-    scene: str
+    scene: str = Field(..., alias="scene.code")
     chapters: list[ChapterOut]
-
-    @staticmethod
-    def resolve_scene(obj) -> str:
-        return obj.scene.code
 
     @staticmethod
     def resolve_chapters(obj):
@@ -61,7 +57,7 @@ class ManualOut(VersionOut):
 class ItemOut(Schema):
     id: int
     code: str
-    department: str
+    department: str = Field(..., alias="checklist.department.code")
     question: str = Field(..., alias="display_question")
     law: str
     article: str
@@ -71,23 +67,11 @@ class ItemOut(Schema):
     applies_if: str
     required_action: str = Field(..., alias="display_required_action")
 
-    @staticmethod
-    def resolve_department(obj) -> str:
-        return obj.checklist.department.code
-
 
 class ChecklistOut(VersionOut):
-    scene: str
-    department: str
+    scene: str = Field(..., alias="scene.code")
+    department: str = Field(..., alias="department.code")
     items: list[ItemOut]
-
-    @staticmethod
-    def resolve_scene(obj) -> str:
-        return obj.scene.code
-
-    @staticmethod
-    def resolve_department(obj) -> str:
-        return obj.department.code
 
     @staticmethod
     def resolve_items(obj):

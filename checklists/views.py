@@ -6,11 +6,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from checklists import content_upload, documents, notices, publishing, selectors
+from checklists.forms import AcknowledgeForm, ContentUploadForm
 from checklists.models import Checklist, Manual, VersionStatus
 from core import permissions
 from core import selectors as core_selectors
 from core.errors import DomainError
 from core.models import Scene
+from core.pages import refused
 
 
 @require_GET
@@ -49,13 +51,12 @@ def enterprise_manual(request, uscc: str):
 @require_POST
 def acknowledge(request, uscc: str):
     enterprise = _enterprise(request, uscc)
-    manual_id = request.POST.get("manual_id", "")
-    manual = Manual.objects.filter(pk=manual_id).first() if manual_id.isdigit() else None
+    form = AcknowledgeForm(request.POST)
     try:
-        notices.manual_acknowledge(enterprise=enterprise, user=request.user, manual=manual)
+        notices.manual_acknowledge(enterprise=enterprise, user=request.user, manual=form.manual)
     except DomainError as exc:
         if exc.status == 403:  # an official in scope is not the business: refused, as in the API
-            return render(request, "core/error.html", {"message": exc.message}, status=403)
+            return refused(request, exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Thank you: your acknowledgement is recorded."))
@@ -109,12 +110,12 @@ def _content_context(user) -> dict:
 @login_required
 @require_POST
 def upload(request):
-    upload_file = request.FILES.get("file")
-    if upload_file is None:
-        messages.error(request, _("Choose a YAML file."))
+    form = ContentUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, form.errors["file"][0])
         return redirect("checklists:content")
     try:
-        result = content_upload.content_upload(user=request.user, upload=upload_file)
+        result = content_upload.content_upload(user=request.user, upload=form.cleaned_data["file"])
     except DomainError as exc:
         if exc.status == 403 and not permissions.can_see_draft_content(request.user):
             raise Http404 from None

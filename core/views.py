@@ -9,8 +9,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import codes, selectors, tokens
 from core.errors import DomainError
+from core.forms import CodeRotateForm
 from core.models import District, Enterprise, IdentityCode, Scene
-from core.pagination import Page
+from core.pages import paginate
 from core.permissions import can_manage_codes, can_plan_tasks
 
 
@@ -25,18 +26,10 @@ def enterprise_list(request):
         queryset = selectors.enterprise_list(user=request.user, **filters)
     except DomainError as exc:
         error, queryset = exc.message, Enterprise.objects.none()
-    try:
-        number = max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        number = 1
-    page = Page(queryset, page=number, page_size=50)
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
-        "page": page,
+        "page": paginate(request, queryset, page_size=50),
         "filters": filters,
         "error": error,
-        "query": query.urlencode(),
         "scenes": Scene.objects.all(),
         "districts": District.objects.exclude(level=District.Level.CITY),
         "statuses": Enterprise.LicenceStatus.choices,
@@ -47,12 +40,7 @@ def enterprise_list(request):
 @login_required
 @require_GET
 def enterprise_detail(request, uscc: str):
-    try:
-        enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise Http404(exc.message) from None
-        return render(request, "core/error.html", {"message": exc.message}, status=exc.status)
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
     context = {
         "enterprise": enterprise,
         "code": IdentityCode.objects.filter(enterprise=enterprise, status=IdentityCode.Status.ACTIVE).first(),
@@ -70,8 +58,11 @@ def code_rotate(request, uscc: str):
     except DomainError:
         raise Http404 from None
     if not can_manage_codes(request.user, enterprise):
-        return render(request, "core/error.html", {"message": _("You may not do this.")}, status=403)
-    codes.code_rotate(enterprise=enterprise, actor=request.user, reason=request.POST.get("reason", "")[:200])
+        raise DomainError(_("You may not do this."), code="forbidden", status=403)
+    form = CodeRotateForm(request.POST)
+    if not form.is_valid():
+        raise DomainError(form.errors["reason"][0], code="invalid_reason", status=422)
+    codes.code_rotate(enterprise=enterprise, actor=request.user, reason=form.cleaned_data["reason"])
     messages.success(request, _("A new code was issued; the old one no longer works."))
     return redirect("enterprise-detail", uscc=enterprise.uscc)
 

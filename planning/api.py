@@ -38,10 +38,18 @@ class DrawIn(Schema):
     max_tasks_per_inspector: int = draws.DEFAULT_MAX_TASKS
 
 
-class DrawOut(Schema):
+class _AreaOut(Schema):
+    """A draw's or a plan's district, by code; none for the whole city."""
+
+    @staticmethod
+    def resolve_district(obj) -> str | None:
+        return obj.district.code if obj.district else None
+
+
+class DrawOut(_AreaOut):
     id: int
     status: str
-    department: str
+    department: str = Field(..., alias="department.code")
     district: str | None
     scene: str | None
     period_from: date
@@ -58,14 +66,6 @@ class DrawOut(Schema):
     drawn: int
     created_at: datetime
     confirmed_at: datetime | None
-
-    @staticmethod
-    def resolve_department(obj) -> str:
-        return obj.department.code
-
-    @staticmethod
-    def resolve_district(obj) -> str | None:
-        return obj.district.code if obj.district else None
 
     @staticmethod
     def resolve_scene(obj) -> str | None:
@@ -102,23 +102,11 @@ class DrawOut(Schema):
 
 class DrawEntryOut(Schema):
     position: int
-    enterprise: str
-    enterprise_name: str
+    enterprise: str = Field(..., alias="enterprise.uscc")
+    enterprise_name: str = Field(..., alias="enterprise.name")
     tier: int
-    inspectors: list[RowId] = Field(..., description="inspector ids")
+    inspectors: list[RowId] = Field(..., alias="inspector_ids", description="inspector ids")
     task_id: int | None
-
-    @staticmethod
-    def resolve_enterprise(obj) -> str:
-        return obj.enterprise.uscc
-
-    @staticmethod
-    def resolve_enterprise_name(obj) -> str:
-        return obj.enterprise.name
-
-    @staticmethod
-    def resolve_inspectors(obj) -> list[int]:
-        return obj.inspector_ids
 
 
 class VerifyOut(Schema):
@@ -141,10 +129,10 @@ class PlanIn(Schema):
     max_tasks_per_inspector: int | None = None
 
 
-class PlanOut(Schema):
+class PlanOut(_AreaOut):
     id: int
     status: str
-    department: str
+    department: str = Field(..., alias="department.code")
     district: str | None
     period_from: date
     period_to: date
@@ -158,22 +146,14 @@ class PlanOut(Schema):
     confirmed_at: datetime | None
 
     @staticmethod
-    def resolve_department(obj) -> str:
-        return obj.department.code
-
-    @staticmethod
-    def resolve_district(obj) -> str | None:
-        return obj.district.code if obj.district else None
-
-    @staticmethod
     def resolve_outcomes(obj) -> dict[str, int]:
         return selectors.plan_outcomes(plan=obj)
 
 
 class PlanEntryOut(Schema):
     position: int
-    enterprise: str
-    enterprise_name: str
+    enterprise: str = Field(..., alias="enterprise.uscc")
+    enterprise_name: str = Field(..., alias="enterprise.name")
     risk: float
     tier: int
     last_inspected_on: date | None
@@ -181,21 +161,9 @@ class PlanEntryOut(Schema):
     due_on: date | None
     overdue_days: int
     outcome: PlanEntry.Outcome
-    inspectors: list[int]
+    inspectors: list[int] = Field(..., alias="inspector_ids")
     existing_task_id: int | None
     task_id: int | None
-
-    @staticmethod
-    def resolve_enterprise(obj) -> str:
-        return obj.enterprise.uscc
-
-    @staticmethod
-    def resolve_enterprise_name(obj) -> str:
-        return obj.enterprise.name
-
-    @staticmethod
-    def resolve_inspectors(obj) -> list[int]:
-        return obj.inspector_ids
 
 
 class PlanEntryFilter(Schema):

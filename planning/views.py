@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import permissions
-from core import selectors as core_selectors
 from core.errors import DomainError
 from core.models import Department, District, Inspector, Scene
-from core.pagination import Page
+from core.pages import paginate
 from planning import conflicts, draws, plans, selectors
-from planning.common import PlanningError, area_resolve, refuse, scene_resolve
+from planning.common import PlanningError, refuse
+from planning.forms import PERIOD_FROM, PERIOD_TO, ConflictForm, DrawForm, PlanForm, iso_date
 from planning.models import PlanEntry
 from supervision.risk import scoring
 
@@ -37,32 +37,6 @@ def _planner(user) -> permissions.PlanningScope:
     return scope
 
 
-def _page_number(request, name: str = "page") -> int:
-    try:
-        return max(1, min(int(request.GET.get(name, "1")), 100_000))
-    except ValueError:
-        return 1
-
-
-def _date(raw: str, label: str) -> date:
-    try:
-        return date.fromisoformat((raw or "").strip())
-    except ValueError:
-        raise refuse(_("Give the %(field)s as a date.") % {"field": label}, "invalid_date") from None
-
-
-def _int(raw: str, label: str, *, optional: bool = False) -> int | None:
-    raw = (raw or "").strip()
-    if not raw and optional:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise refuse(
-            _("Give the %(field)s as a whole number.") % {"field": label}, "invalid_number"
-        ) from None
-
-
 def _choices(scope: permissions.PlanningScope) -> dict:
     """The departments and districts a planner may choose from."""
     departments = (
@@ -74,13 +48,6 @@ def _choices(scope: permissions.PlanningScope) -> dict:
     return {"departments": departments, "districts": list(districts), "scope": scope}
 
 
-def _query(request, *drop: str) -> str:
-    query = request.GET.copy()
-    for name in drop:
-        query.pop(name, None)
-    return query.urlencode()
-
-
 # --- plans ------------------------------------------------------------------------------------------
 
 
@@ -88,48 +55,25 @@ def _query(request, *drop: str) -> str:
 @require_GET
 def plan_list(request):
     _planner(request.user)
-    page = Page(selectors.plans_in_scope(user=request.user), page=_page_number(request), page_size=PAGE_SIZE)
-    return render(request, "planning/plan_list.html", {"page": page, "query": _query(request, "page")})
+    page = paginate(request, selectors.plans_in_scope(user=request.user), page_size=PAGE_SIZE)
+    return render(request, "planning/plan_list.html", {"page": page})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_new(request):
     scope = _planner(request.user)
-    today = timezone.localdate()
-    values = {
-        "department": scope.department.code if scope.department else "",
-        "district": scope.district.code if scope.district else "",
-        "period_from": today.isoformat(),
-        "period_to": "",
-        "capacity": "",
-        "inspectors_per_task": "2",
-        "max_tasks_per_inspector": "",
-    }
-    error, status = None, 200
-    if request.method == "POST":
-        values = {key: request.POST.get(key, "").strip() for key in values}
+    form = PlanForm(request.POST if request.method == "POST" else None, actor=request.user, scope=scope)
+    error = None
+    if form.is_bound:
         try:
-            area = area_resolve(
-                actor=request.user, department=values["department"], district=values["district"]
-            )
-            plan = plans.plan_generate(
-                actor=request.user,
-                area=area,
-                period_from=_date(values["period_from"], _("start of the period")),
-                period_to=_date(values["period_to"], _("end of the period")),
-                capacity=_int(values["capacity"], _("capacity")),
-                inspectors_per_task=_int(values["inspectors_per_task"], _("inspectors per task")),
-                max_tasks_per_inspector=_int(
-                    values["max_tasks_per_inspector"], _("most tasks per inspector"), optional=True
-                ),
-            )
+            plan = plans.plan_generate(actor=request.user, **form.arguments())
         except DomainError as exc:
-            error, status = exc, exc.status
+            error = exc
         else:
             return redirect("planning:plan", pk=plan.pk)
-    context = {"values": values, "error": error, **_choices(scope)}
-    return render(request, "planning/plan_new.html", context, status=status)
+    context = {"values": form.values(), "error": error, **_choices(scope)}
+    return render(request, "planning/plan_new.html", context, status=error.status if error else 200)
 
 
 @login_required
@@ -137,15 +81,11 @@ def plan_new(request):
 def plan_detail(request, pk: int):
     _planner(request.user)
     plan = get_object_or_404(selectors.plans_in_scope(user=request.user), pk=pk)
-    scheduled = Page(
-        selectors.plan_entries(plan=plan, scheduled=True),
-        page=_page_number(request, "s"),
-        page_size=PAGE_SIZE,
+    scheduled = paginate(
+        request, selectors.plan_entries(plan=plan, scheduled=True), page_size=PAGE_SIZE, name="s"
     )
-    unplaced = Page(
-        selectors.plan_entries(plan=plan, scheduled=False),
-        page=_page_number(request, "u"),
-        page_size=PAGE_SIZE,
+    unplaced = paginate(
+        request, selectors.plan_entries(plan=plan, scheduled=False), page_size=PAGE_SIZE, name="u"
     )
     _name_teams(scheduled.items)
     counts = selectors.plan_outcomes(plan=plan)
@@ -154,8 +94,6 @@ def plan_detail(request, pk: int):
         "outcomes": [(label, value, counts[value]) for value, label in PlanEntry.Outcome.choices],
         "scheduled": scheduled,
         "unplaced": unplaced,
-        "query_s": _query(request, "s"),
-        "query_u": _query(request, "u"),
     }
     return render(request, "planning/plan_detail.html", context)
 
@@ -188,46 +126,27 @@ def _name_teams(entries) -> None:
 @require_GET
 def draw_list(request):
     _planner(request.user)
-    page = Page(selectors.draws_in_scope(user=request.user), page=_page_number(request), page_size=PAGE_SIZE)
-    return render(request, "planning/draw_list.html", {"page": page, "query": _query(request, "page")})
-
-
-def _ratios_posted(request) -> dict[str, str]:
-    return {str(tier): request.POST.get(f"ratio_{tier}", "").strip() for tier in draws.TIERS}
+    page = paginate(request, selectors.draws_in_scope(user=request.user), page_size=PAGE_SIZE)
+    return render(request, "planning/draw_list.html", {"page": page})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def draw_new(request):
     scope = _planner(request.user)
-    today = timezone.localdate()
-    values = {
-        "department": scope.department.code if scope.department else "",
-        "district": scope.district.code if scope.district else "",
-        "scene": "",
-        "period_from": today.isoformat(),
-        "period_to": "",
-        "tiers": [str(tier) for tier in draws.TIERS],
-        "ratios": dict.fromkeys((str(tier) for tier in draws.TIERS), ""),
-        "inspectors_per_task": "2",
-        "max_tasks_per_inspector": str(draws.DEFAULT_MAX_TASKS),
-    }
-    error, status = None, 200
-    if request.method == "POST":
-        values = {
-            **{key: request.POST.get(key, "").strip() for key in values if key not in ("tiers", "ratios")},
-            "tiers": request.POST.getlist("tiers"),
-            "ratios": _ratios_posted(request),
-        }
+    form = DrawForm(request.POST if request.method == "POST" else None, actor=request.user, scope=scope)
+    error = None
+    if form.is_bound:
         try:
-            draw = _draw_create(request, values)
+            draw = draws.draw_create(actor=request.user, **form.arguments())
         except DomainError as exc:
-            error, status = exc, exc.status
+            error = exc
         else:
             messages.success(
                 request, _("The draw is recorded as a draft with its seed; confirm it to plan the tasks.")
             )
             return redirect("planning:draw", pk=draw.pk)
+    values = form.values()
     policy_tiers = scoring.current_policy().params["tiers"]
     context = {
         "values": values,
@@ -242,28 +161,7 @@ def draw_new(request):
         ],
         **_choices(scope),
     }
-    return render(request, "planning/draw_new.html", context, status=status)
-
-
-def _draw_create(request, values: dict):
-    area = area_resolve(actor=request.user, department=values["department"], district=values["district"])
-    try:
-        tiers = sorted({int(tier) for tier in values["tiers"]})
-    except ValueError:
-        raise refuse(_("Tiers are 1 to 4."), "invalid_tiers") from None
-    if not tiers:
-        raise refuse(_("Choose at least one tier."), "invalid_tiers")
-    return draws.draw_create(
-        actor=request.user,
-        area=area,
-        scene=scene_resolve(area=area, scene=values["scene"]),
-        period_from=_date(values["period_from"], _("start of the period")),
-        period_to=_date(values["period_to"], _("end of the period")),
-        tiers=tiers,
-        ratios={tier: ratio for tier, ratio in values["ratios"].items() if ratio and int(tier) in tiers},
-        inspectors_per_task=_int(values["inspectors_per_task"], _("inspectors per task")),
-        max_tasks_per_inspector=_int(values["max_tasks_per_inspector"], _("most tasks per inspector")),
-    )
+    return render(request, "planning/draw_new.html", context, status=error.status if error else 200)
 
 
 @login_required
@@ -271,9 +169,9 @@ def _draw_create(request, values: dict):
 def draw_detail(request, pk: int):
     _planner(request.user)
     draw = get_object_or_404(selectors.draws_in_scope(user=request.user), pk=pk)
-    entries = Page(
+    entries = paginate(
+        request,
         draw.entries.select_related("enterprise__district", "enterprise__scene", "task").order_by("position"),
-        page=_page_number(request),
         page_size=PAGE_SIZE,
     )
     _name_teams(entries.items)
@@ -289,7 +187,6 @@ def draw_detail(request, pk: int):
         },
         "entries": entries,
         "verification": draws.draw_verify(draw=draw) if request.GET.get("verify") else None,
-        "query": _query(request, "page"),
     }
     return render(request, "planning/draw_detail.html", context)
 
@@ -318,14 +215,13 @@ def conflict_list(request):
     may_declare = permissions.may_declare_conflicts(request.user)
     if not may_declare and permissions.planning_scope(request.user) is None:
         raise Http404
-    values, error, status = {"enterprise": "", "reason": ""}, None, 200
-    if request.method == "POST":
+    form = ConflictForm(request.POST if request.method == "POST" else None, actor=request.user)
+    error, status = None, 200
+    if form.is_bound:
         if not may_declare:
             raise Http404
-        values = {key: request.POST.get(key, "").strip() for key in values}
         try:
-            enterprise = core_selectors.enterprise_get(user=request.user, uscc=values["enterprise"])
-            conflicts.conflict_declare(actor=request.user, enterprise=enterprise, reason=values["reason"])
+            conflicts.conflict_declare(actor=request.user, **form.arguments())
         except DomainError as exc:
             error, status = exc, exc.status if exc.status != 404 else 422
         else:
@@ -333,16 +229,12 @@ def conflict_list(request):
                 request, _("Your conflict of interest is declared; no draw or plan sends you there.")
             )
             return redirect("planning:conflicts")
-    page = Page(
-        selectors.conflicts_in_scope(user=request.user), page=_page_number(request), page_size=PAGE_SIZE
-    )
     context = {
-        "page": page,
+        "page": paginate(request, selectors.conflicts_in_scope(user=request.user), page_size=PAGE_SIZE),
         "may_declare": may_declare,
         "own": roles.inspector,
-        "values": values,
+        "values": form.values(),
         "error": error,
-        "query": _query(request, "page"),
     }
     return render(request, "planning/conflicts.html", context, status=status)
 
@@ -378,21 +270,18 @@ def burden(request):
     }
     error, rows, page = None, [], None
     try:
-        first, last = (
-            _date(filters["from"], _("start of the period")),
-            _date(filters["to"], _("end of the period")),
-        )
+        first, last = iso_date(filters["from"], PERIOD_FROM), iso_date(filters["to"], PERIOD_TO)
         if last < first:
             raise refuse(_("The period ends before it starts."), "invalid_period")
         district, scene = selectors.burden_filters(district=filters["district"], scene=filters["scene"])
     except DomainError as exc:
         error = exc
     else:
-        page = Page(
+        page = paginate(
+            request,
             selectors.burden(
                 user=request.user, period_from=first, period_to=last, district=district, scene=scene
             ),
-            page=_page_number(request),
             page_size=PAGE_SIZE,
         )
         rows = selectors.burden_departments(rows=page.items, period_from=first, period_to=last)
@@ -402,7 +291,6 @@ def burden(request):
         "rows": rows,
         "page": page,
         "scenes": Scene.objects.order_by("code"),
-        "query": _query(request, "page"),
         **_choices(scope),
     }
     return render(request, "planning/burden.html", context, status=error.status if error else 200)

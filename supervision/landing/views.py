@@ -8,9 +8,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import DomainError
 from core.models import Department, District, Enterprise, Scene
+from core.pages import add_domain_error
 from core.permissions import roles_of
 from supervision.complaints import intake
 from supervision.inspections.panels import business_panel
+from supervision.landing.forms import ReportForm
 from supervision.landing.panels import landing_open
 
 
@@ -49,9 +51,14 @@ def landing(request, token: str):
         return _landing_report(request, token)
     scan = landing_open(request, token)
     if scan.status != 200:
-        template = "landing/gone.html" if scan.status == 410 else "landing/unknown.html"
-        return render(request, template, {"scan": scan}, status=scan.status)
+        return _unavailable(request, scan.status, {"scan": scan})
     return _render_landing(request, scan, token)
+
+
+def _unavailable(request, status: int, context: dict):
+    """A code that is no longer valid (410), or that is not one (404)."""
+    template = "landing/gone.html" if status == 410 else "landing/unknown.html"
+    return render(request, template, context, status=status)
 
 
 def _render_landing(request, scan, token, *, form_errors=None, form_values=None, status=200):
@@ -67,17 +74,25 @@ def _render_landing(request, scan, token, *, form_errors=None, form_values=None,
 
 
 def _landing_report(request, token: str):
-    values = {"text": request.POST.get("text", ""), "contact": request.POST.get("contact", "")}
-    try:
-        intake.complaint_submit(request=request, token=token, photo=request.FILES.get("photo"), **values)
-    except DomainError as exc:
-        if exc.status in {404, 410}:
-            template = "landing/gone.html" if exc.status == 410 else "landing/unknown.html"
-            return render(request, template, {}, status=exc.status)
-        scan = landing_open(request, token, record=False)
-        errors = exc.details if isinstance(exc.details, dict) else {"form": exc.message}
-        return _render_landing(
-            request, scan, token, form_errors=errors, form_values=values, status=exc.status
-        )
-    messages.success(request, _("Thank you. Your report was received and will be reviewed by the regulator."))
-    return redirect("landing", token=token)
+    form = ReportForm(request.POST, request.FILES)
+    status = 422
+    if form.is_valid():
+        try:
+            intake.complaint_submit(request=request, token=token, **form.cleaned_data)
+        except DomainError as exc:
+            if exc.status in {404, 410}:
+                return _unavailable(request, exc.status, {})
+            add_domain_error(form, exc)
+            status = exc.status
+        else:
+            messages.success(
+                request, _("Thank you. Your report was received and will be reviewed by the regulator.")
+            )
+            return redirect("landing", token=token)
+    scan = landing_open(request, token, record=False)
+    if scan.status != 200:
+        return _unavailable(request, scan.status, {})
+    values = {"text": form.data.get("text", ""), "contact": form.data.get("contact", "")}
+    return _render_landing(
+        request, scan, token, form_errors=form.field_messages(), form_values=values, status=status
+    )

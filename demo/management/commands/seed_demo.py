@@ -3,7 +3,9 @@ from django.core.management.base import BaseCommand, CommandError
 from core import codes
 from core.errors import DomainError
 from core.models import IdentityCode
-from demo import seed as demo
+from demo.enterprises import business_enterprise
+from demo.logins import demo_password, login_table
+from demo.seed import demo_seed
 
 
 def _plain(text: str) -> str:
@@ -31,9 +33,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, enterprises: int, password: str | None, **options):
-        password = password or demo.demo_password()
+        password = password or demo_password()
         try:
-            result = demo.demo_seed(enterprises=enterprises, password=password, progress=self._progress)
+            result = demo_seed(enterprises=enterprises, password=password, progress=self._progress)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
@@ -42,8 +44,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"demo logins: {len(result.users_created)} created, {len(result.users_updated)} reset\n"
         )
-        self.stdout.write(demo.login_table(result.logins, password))
-        code = IdentityCode.objects.filter(enterprise=demo.business_enterprise(), status="active").first()
+        self.stdout.write(login_table(result.logins, password))
+        code = IdentityCode.objects.filter(enterprise=business_enterprise(), status="active").first()
         if code:
             self.stdout.write(f"\nscan the business's code: {codes.code_url(code.token)}")
 
