@@ -13,34 +13,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import DomainError
+from core.forms import PhotosField, PostedText, choose_photos_again
 from core.models import Inspector
-
-
-class _MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class PhotosField(forms.Field):
-    """Every file posted under the name, as uploaded: core.photos validates them, with its messages."""
-
-    widget = _MultipleFileInput
-
-    def to_python(self, value) -> list:
-        return list(value or [])
-
-
-class PostedText(forms.CharField):
-    """Text as typed, or None when the field was not posted at all (what is stored is kept)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(required=False, strip=False, **kwargs)
-
-    def to_python(self, value):
-        return None if value is None else super().to_python(value)
 
 
 class DayField(forms.Field):
@@ -77,11 +54,6 @@ class InspectorsField(forms.Field):
         if len(inspectors) != len(ids):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         return inspectors
-
-
-def _choose_photos_again(message: str, photos: list) -> str:
-    # A browser never posts files again after a refusal; say so rather than let them seem kept.
-    return f"{message} {_('Choose the photos again.')}" if photos else message
 
 
 def first_error(form: forms.Form) -> str:
@@ -152,7 +124,7 @@ class RecordForm(_RecordButtons):
         return changes
 
     def refuse_item(self, item_id: int, exc: DomainError) -> None:
-        self.refused_items[item_id] = _choose_photos_again(
+        self.refused_items[item_id] = choose_photos_again(
             exc.message, self.cleaned_data.get(f"photos-{item_id}", [])
         )
 
@@ -273,7 +245,7 @@ class RectificationForm(forms.Form):
         }
 
     def refusal(self, message: str) -> str:
-        return _choose_photos_again(
+        return choose_photos_again(
             message, [p for pk in self.finding_ids for p in self.cleaned_data.get(f"photos-{pk}", [])]
         )
 

@@ -9,37 +9,10 @@ from django import forms
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.forms import PhotosField, PostedText, choose_photos_again
 from core.pages import add_domain_error
 from supervision.self_inspection.selectors import Sheet
 from supervision.self_inspection.services import AnswerChange
-
-
-class _MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class PhotosField(forms.Field):
-    """Every file posted under the name, as uploaded: core.photos validates them, with its messages."""
-
-    widget = _MultipleFileInput
-
-    def to_python(self, value) -> list:
-        return list(value or [])
-
-
-class PostedText(forms.CharField):
-    """Text as typed, or None when the field was not posted at all (what is stored is kept)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(required=False, strip=False, **kwargs)
-
-    def to_python(self, value):
-        return None if value is None else super().to_python(value)
-
-
-def _again(message: str, photos: list) -> str:
-    # A browser never posts files again after a refusal; say so rather than let them seem kept.
-    return f"{message} {_('Choose the photos again.')}" if photos else message
 
 
 class SubmitForm(forms.Form):
@@ -90,7 +63,7 @@ class SelfInspectionForm(SubmitForm):
 
     def refuse_item(self, item_id: int, exc: DomainError) -> None:
         photos = self.cleaned_data.get(f"photos-{item_id}", [])
-        self._item_error(item_id, _again(exc.message, photos))
+        self._item_error(item_id, choose_photos_again(exc.message, photos))
 
     def require_item(self, item_id: int) -> None:
         self._item_error(item_id, _("Answer this item before submitting."))
