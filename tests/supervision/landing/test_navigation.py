@@ -8,7 +8,13 @@ import pytest
 from django.test import Client
 
 from core.models import District
-from tests.factories import EnterpriseFactory, InspectorFactory, MembershipFactory, RegulatorFactory, UserFactory
+from tests.factories import (
+    EnterpriseFactory,
+    InspectorFactory,
+    MembershipFactory,
+    RegulatorFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -59,14 +65,14 @@ def people(db):
         # A department's district lead ranks and plans, but does not set the scoring policy.
         "district regulator": RegulatorFactory(district=District.objects.get(code="110108")).user,
         "admin": UserFactory(username="root", is_superuser=True, is_staff=True),
-        "signed in, no role": UserFactory(username="nobody"),
+        "no role": UserFactory(username="nobody"),
     }
 
 
-@pytest.mark.parametrize(
-    "role",
-    ["public", "business", "inspector", "city regulator", "district regulator", "admin", "signed in, no role"],
-)
+ROLES = ["public", "business", "inspector", "city regulator", "district regulator", "admin", "no role"]
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_every_link_a_role_is_shown_opens(people, role):
     client = Client(headers={"Accept-Language": "en"})
     if people[role] is not None:
