@@ -296,13 +296,14 @@ def get_code_batch(request, batch_id: int):
 @router.get(
     "/code-batches/{batch_id}/file",
     url_name="code_batch_file",
-    response={200: None, 404: ErrorOut},
+    response={200: None, 404: ErrorOut, 409: ErrorOut},
     openapi_extra=file_response("application/pdf"),
 )
 def code_batch_file(request, batch_id: int):
     batch = get_object_or_404(
         permissions.code_batches_visible_to(request.user), pk=batch_id, status=CodeBatch.Status.DONE
     )
+    batch = code_documents.code_batch_current(batch=batch)
     # Streamed: a district's batch runs to hundreds of megabytes.
     response = FileResponse(
         batch.file.open("rb"), content_type="application/pdf", filename=f"codes-{batch.pk}.pdf"

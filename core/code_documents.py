@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
@@ -274,7 +275,38 @@ def _build(batch: CodeBatch) -> None:
     batch.status = CodeBatch.Status.DONE
     batch.total = batch.done = done
     batch.finished_at = timezone.now()
-    batch.save(update_fields=["file", "status", "total", "done", "finished_at"])
+    batch.base_url = settings.PUBLIC_BASE_URL
+    batch.save(update_fields=["file", "status", "total", "done", "finished_at", "base_url"])
+
+
+def code_batch_current(*, batch: CodeBatch) -> CodeBatch:
+    """The finished batch whose file may be served: its codes point to this platform's address.
+
+    A file printed for another address (PUBLIC_BASE_URL changed since) is never served: the batch
+    is queued to be rendered again, once however many ask, and the caller is told to come back.
+    """
+    if batch.base_url in {"", settings.PUBLIC_BASE_URL}:
+        return batch
+    with transaction.atomic():
+        requeued = CodeBatch.objects.filter(pk=batch.pk, status=CodeBatch.Status.DONE).update(
+            status=CodeBatch.Status.QUEUED, done=0, finished_at=None
+        )
+        if requeued:
+            audit_record(
+                actor=None,
+                action="code.batch.rerender",
+                target=batch,
+                data={"from": batch.base_url, "to": settings.PUBLIC_BASE_URL},
+            )
+            transaction.on_commit(lambda: build_code_batch.enqueue(batch.pk))
+    raise DomainError(
+        _(
+            "The platform's address changed since these codes were printed; "
+            "they are being printed again. Try again in a minute."
+        ),
+        code="code_batch_rerendering",
+        status=409,
+    )
 
 
 def code_batch_build(*, batch_id: int) -> None:

@@ -30,6 +30,9 @@ class CodeBatch(models.Model):
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="code-batches/%Y/%m/", blank=True)
+    # The PUBLIC_BASE_URL the file's codes point to ("" before it was kept): a file printed for
+    # another address is rendered again before it is served (core.code_documents.code_batch_current).
+    base_url = models.CharField(max_length=200, blank=True, default="")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record, compute_hash, target_label, verify_neighbourhood
@@ -201,21 +201,31 @@ def document_html(*, inspection: Inspection, kind: str, public_id: str, order=No
 # --- issuing -------------------------------------------------------------------------------------------
 
 
-def _existing(inspection: Inspection, kind: str) -> Document | None:
-    return Document.objects.filter(inspection=inspection, kind=kind).first()
+def _current(inspection: Inspection, kind: str) -> Document | None:
+    return Document.objects.filter(inspection=inspection, kind=kind, superseded_at__isnull=True).first()
+
+
+def _printed_for_here(document: Document) -> bool:
+    """Whether a stored document's printed addresses are this platform's (PUBLIC_BASE_URL); one
+    from before the address was kept ("") is taken as it is."""
+    return document.base_url in {"", settings.PUBLIC_BASE_URL}
 
 
 def document_for(*, inspection: Inspection, kind: str) -> Document:
-    """The stored document of this kind for a submitted inspection, issued on first request.
+    """The current stored document of this kind for a submitted inspection, issued on first request.
 
     Rendering takes a second or more, so it happens outside any transaction; two concurrent
-    first requests may both render, the unique (inspection, kind) constraint lets one insert,
-    and the other deletes its file and returns the winner's document.
+    first requests may both render, the unique (inspection, kind) constraint on current documents
+    lets one insert, and the other deletes its file and returns the winner's document.
+
+    A stored document printed for another address (PUBLIC_BASE_URL changed: a new domain, a demo
+    on another port) is never served as current: a new one is issued, with its own verification
+    number, and the old one is marked superseded. Copies of the old one still verify.
     """
     if kind not in Document.Kind.values:
         raise DomainError(_("Unknown kind of document."), code="unknown_kind", status=400)
-    existing = _existing(inspection, kind)
-    if existing is not None:
+    existing = _current(inspection, kind)
+    if existing is not None and _printed_for_here(existing):
         return existing
     inspection = Inspection.objects.select_related(
         "enterprise", "task__department", "submitted_by", "started_by"
@@ -233,12 +243,26 @@ def document_for(*, inspection: Inspection, kind: str) -> Document:
             raise NotFound(_("This inspection issued no rectification order."), code="no_order")
 
     public_id = new_token()
+    base_url = settings.PUBLIC_BASE_URL
     pdf = render_pdf(document_html(inspection=inspection, kind=kind, public_id=public_id, order=order))
     sha256 = hashlib.sha256(pdf).hexdigest()
-    document = Document(kind=kind, public_id=public_id, inspection=inspection, order=order, sha256=sha256)
+    document = Document(
+        kind=kind, public_id=public_id, inspection=inspection, order=order, sha256=sha256, base_url=base_url
+    )
     document.file.save(f"{kind}-{public_id}.pdf", ContentFile(pdf), save=False)
     try:
         with transaction.atomic():
+            superseded = None
+            if existing is not None:
+                # Locked and read again: a concurrent request may have superseded it already.
+                superseded = (
+                    Document.objects.select_for_update()
+                    .filter(pk=existing.pk, superseded_at__isnull=True)
+                    .first()
+                )
+                if superseded is not None:
+                    superseded.superseded_at = timezone.now()
+                    superseded.save(update_fields=["superseded_at"])
             document.save()
             audit_record(
                 actor=None,
@@ -250,11 +274,13 @@ def document_for(*, inspection: Inspection, kind: str) -> Document:
                     "sha256": sha256,
                     "inspection": inspection.pk,
                     "order": order.number if order else None,
+                    "base_url": base_url,
+                    "supersedes": superseded.public_id if superseded else None,
                 },
             )
     except IntegrityError:
         document.file.delete(save=False)
-        winner = _existing(inspection, kind)
+        winner = _current(inspection, kind)
         if winner is None:  # not the (inspection, kind) race: a real error
             raise
         return winner
@@ -262,6 +288,13 @@ def document_for(*, inspection: Inspection, kind: str) -> Document:
         document.file.delete(save=False)
         raise
     return document
+
+
+def document_successor(document: Document) -> Document | None:
+    """The document that superseded this one (printed for the platform's address now), if any."""
+    if document.superseded_at is None:
+        return None
+    return _current(document.inspection, document.kind)
 
 
 # --- verification ----------------------------------------------------------------------------------

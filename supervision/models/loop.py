@@ -420,13 +420,23 @@ class Document(models.Model):
     )
     file = models.FileField(upload_to="documents/%Y/%m/")
     sha256 = models.CharField(max_length=64)
+    # The PUBLIC_BASE_URL its QR code and addresses were printed with; "" for documents issued
+    # before it was kept (kept as they are). A document printed for another address is superseded
+    # by a new one (supervision.inspections.documents.document_for); it still verifies.
+    base_url = models.CharField(max_length=200, blank=True, default="")
+    superseded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("document")
         verbose_name_plural = _("documents")
         constraints = [
-            models.UniqueConstraint(fields=["inspection", "kind"], name="document_one_per_kind"),
+            # One current document of each kind; superseded ones stay for their printed copies.
+            models.UniqueConstraint(
+                fields=["inspection", "kind"],
+                condition=Q(superseded_at__isnull=True),
+                name="document_one_current_per_kind",
+            ),
         ]
 
     def __str__(self) -> str:
