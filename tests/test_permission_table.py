@@ -14,7 +14,7 @@ The rule the rows follow (core/permissions.py has the scopes):
 
 The existing tables (tests/core/test_code_api.py and test_api.py; under tests/supervision/,
 landing/test_landing.py, inspections/test_api.py, self_inspection/test_api.py and
-monitor/test_monitor.py) check what each role *gets*; this one checks that *every* address has a
+monitor/test_views.py) check what each role *gets*; this one checks that *every* address has a
 rule and that no role reaches past its scope. A new URL or API operation without a row fails
 test_every_url_and_operation_has_a_row.
 """

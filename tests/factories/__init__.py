@@ -5,6 +5,7 @@ module or a conftest, so no cycle can form. The fixtures built on them live in c
 """
 
 from tests.factories.checklists import make_checklist, make_manual, publish_checklist
+from tests.factories.content_io import CSV_TEXT, VALID, mutate
 from tests.factories.core import (
     PASSWORD,
     EnterpriseFactory,
@@ -42,6 +43,7 @@ from tests.factories.risk import RankingWorld, make_ranking_world, make_score
 from tests.factories.self_inspection import FIRE_ITEMS, MARKET_ITEMS, item_of
 
 __all__ = [
+    "CSV_TEXT",
     "FAILING",
     "FIRE_ITEMS",
     "MARKET_ITEMS",
@@ -49,6 +51,7 @@ __all__ = [
     "PRODUCTION",
     "Q3",
     "TZ",
+    "VALID",
     "EnterpriseFactory",
     "InspectorFactory",
     "MembershipFactory",
@@ -74,6 +77,7 @@ __all__ = [
     "make_task",
     "make_team",
     "make_uscc",
+    "mutate",
     "planned_task",
     "png_bytes",
     "publish_checklist",

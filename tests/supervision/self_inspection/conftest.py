@@ -6,7 +6,7 @@ import pytest
 from checklists.models import Manual, ManualChapter, ManualClause
 from checklists.publishing import manual_publish
 from core.models import Scene
-from supervision.models import Result
+from supervision.models import Result, SelfIdentifiedIssue
 from supervision.self_inspection import services as service
 from tests.factories import FIRE_ITEMS, MARKET_ITEMS, UserFactory, publish_checklist
 
@@ -73,3 +73,8 @@ def submitted(draft, business_user, answer_all):
     """A submitted self-inspection with one non-compliant answer (so one open issue)."""
     answer_all(draft, {"licence-displayed": Result.NON_COMPLIANT, "extinguisher": Result.NOT_APPLICABLE})
     return service.self_inspection_submit(self_inspection=draft, user=business_user)
+
+
+@pytest.fixture
+def issue(submitted):
+    return SelfIdentifiedIssue.objects.get()
