@@ -14,6 +14,7 @@ from supervision.complaints import intake
 from supervision.inspections.panels import business_panel
 from supervision.landing.forms import ReportForm
 from supervision.landing.panels import landing_open
+from supervision.risk.selectors import score_explain
 
 
 @require_GET
@@ -27,8 +28,15 @@ def home(request):
             Enterprise.objects.filter(pk__in=roles.enterprise_ids).select_related("district", "scene")
         )
         context["my_enterprises"] = mine
+        # Each enterprise's orders to answer and inspection to rate, and its tier, credit rating
+        # and the factors behind them (what its scan landing shows, without scanning).
         context["business_panels"] = [
-            {"enterprise": e, **business_panel(user=request.user, enterprise=e)} for e in mine
+            {
+                "enterprise": e,
+                **business_panel(user=request.user, enterprise=e),
+                "own_score": score_explain(enterprise=e, facts=False),
+            }
+            for e in mine
         ]
     if roles.inspector:
         context["inspector_districts"] = roles.inspector.districts.all()

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_score
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +46,31 @@ def test_the_business_home_shows_only_its_own_enterprise(client, business_user, 
     html = client.get("/").content.decode()
     assert enterprise.name in html
     assert other_enterprise.name not in html
+
+
+def _home(client, user) -> str:
+    client.force_login(user)
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_business_home_shows_its_tier_credit_rating_and_why(client, business_user, enterprise):
+    make_score(enterprise, risk=64, tier=4, credit="C")
+    html = _home(client, business_user)
+    assert 'id="own-score"' in html
+    assert "Tier 4" in html
+    assert "Credit rating" in html and "C" in html
+    assert "violation history: 64" in html  # the factor its points come from
+
+
+def test_a_business_home_says_when_it_is_not_yet_rated(client, business_user):
+    html = _home(client, business_user)
+    assert 'id="own-score"' in html
+    assert "Not yet rated." in html
+
+
+@pytest.mark.parametrize("role", ["inspector_user", "regulator_user", "admin_user", "outsider"])
+def test_no_other_role_gets_a_business_score_on_its_home(request, client, enterprise, role):
+    make_score(enterprise, risk=64, tier=4, credit="C")
+    assert 'id="own-score"' not in _home(client, request.getfixturevalue(role))
