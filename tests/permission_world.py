@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from core import codes
 from core.models import ApiToken, CodeBatch, Complaint, Department, District
+from core.photos import photo_ingest
 from supervision.inspections import services as workflow
 from supervision.inspections.documents import document_for
 from supervision.models import (
@@ -326,7 +327,11 @@ def build_world() -> World:
         enterprise = world.enterprise[which]
         world.code[which] = codes.code_issue(enterprise=enterprise)
         world.complaint[which] = Complaint.objects.create(
-            enterprise=enterprise, code=world.code[which], text="后厨有老鼠", client="perm-table"
+            enterprise=enterprise,
+            code=world.code[which],
+            text="后厨有老鼠",
+            client="perm-table",
+            photo=photo_ingest(upload=jpeg()),
         )
         _loop(world, which, planner=admin)
         _self_inspections(world, which, members[which])

@@ -1220,6 +1220,12 @@ ROWS = [
     Row("GET", "complaints:list", flat(200, anonymous=LOGIN, denied={"outsider", "business"})),
     Row("GET", "complaints:detail", scoped("complaint", 200, anonymous=LOGIN), params=complaint_pk),
     Row(
+        "GET",
+        "complaints:photo",
+        scoped("complaint", 200, anonymous=LOGIN),
+        params=lambda w, o: {"pk": w.complaint[o].pk, "variant": "thumbnail"},
+    ),
+    Row(
         "POST",
         "complaints:dismiss",
         scoped("complaint", 422, anonymous=LOGIN),

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/dismiss", views.complaint_dismiss, name="dismiss"),
     path("<int:pk>/merge", views.complaint_merge, name="merge"),
     path("<int:pk>/task", views.complaint_task, name="task"),
+    path("<int:pk>/photo/<str:variant>", views.complaint_photo, name="photo"),
 ]

@@ -8,7 +8,7 @@ supervision.complaints.services; a refused form is shown again with the reason a
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -150,3 +150,21 @@ def complaint_task(request, pk: int):
         return _render_detail(request, complaint, error=exc, status=exc.status, task_form=form)
     messages.success(request, _("Task #%(id)d was planned to check the complaint.") % {"id": task.pk})
     return redirect("complaints:detail", pk=complaint.pk)
+
+
+PHOTO_VARIANTS = {"display", "thumbnail"}
+
+
+@login_required
+@require_GET
+def complaint_photo(request, pk: int, variant: str):
+    """The reporter's photo, for the officials who see the complaint: its display copy or thumbnail
+    (re-encoded, metadata stripped by core.photos), never the original as uploaded."""
+    if variant not in PHOTO_VARIANTS:
+        raise Http404
+    complaint = _complaint(request, pk)
+    if complaint.photo is None:
+        raise Http404
+    response = FileResponse(getattr(complaint.photo, variant).open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
