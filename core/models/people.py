@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models.register import Department, District
+from core.names import person_name
 
 
 class Inspector(models.Model):
@@ -23,7 +24,7 @@ class Inspector(models.Model):
         verbose_name_plural = _("inspectors")
 
     def __str__(self) -> str:
-        return f"{self.user.get_full_name() or self.user.username} ({self.certificate_no})"
+        return f"{person_name(self.user)} ({self.certificate_no})"
 
 
 class Regulator(models.Model):
@@ -49,7 +50,7 @@ class Regulator(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.user.get_full_name() or self.user.username
+        return person_name(self.user)
 
 
 class ApiToken(models.Model):

@@ -28,6 +28,7 @@ from core.audit import audit_record, compute_hash, target_label, verify_neighbou
 from core.codes import new_token, normalize_token
 from core.errors import DomainError, NotFound
 from core.models import AuditEvent, Inspector
+from core.names import person_name
 from core.pdf import render_pdf
 from core.qr import png_data_uri, qr_png
 from supervision.models import Document, Finding, Inspection, RectificationOrder, Signature
@@ -95,7 +96,7 @@ def _image_data_uri(field) -> str | None:
 
 def _person(inspector: Inspector) -> dict:
     return {
-        "name": inspector.user.get_full_name() or inspector.user.username,
+        "name": person_name(inspector.user),
         "certificate_no": inspector.certificate_no,
         "department": inspector.department.name,
     }

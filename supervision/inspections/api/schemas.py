@@ -6,6 +6,7 @@ from datetime import date, datetime
 from ninja import Field, Schema
 
 from core.api_schemas import IsoDate, IsoDateTime, RowId
+from core.names import person_name
 from supervision.models import Inspection, InspectionTask, RectificationOrder, Result, Signature
 
 
@@ -17,7 +18,7 @@ class InspectorOut(Schema):
 
     @staticmethod
     def resolve_name(obj) -> str:
-        return obj.user.get_full_name() or obj.user.username
+        return person_name(obj.user)
 
     @staticmethod
     def resolve_department(obj) -> str:
