@@ -106,3 +106,14 @@ def test_responses_carry_a_content_security_policy(client):
 
 def test_health_check(client):
     assert client.get("/healthz").content == b"ok"
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(client):
+    html = client.get("/").content.decode()
+    assert '<link rel="icon" href="/static/core/favicon.svg" type="image/svg+xml">' in html
+    from django.contrib.staticfiles import finders
+
+    icon = finders.find("core/favicon.svg")
+    assert icon is not None
+    with open(icon, "rb") as svg:
+        assert svg.read().startswith(b"<svg ")

@@ -159,6 +159,11 @@ def test_the_whole_loop_on_a_tablet(browser, live_server, enterprise, business_u
     draw(page, "#signer-representative canvas")
     page.click("#signer-representative [data-sign]")
     wait_for(lambda: Signature.objects.filter(inspection=inspection).count() == 3)
+    # Each signer says "signed" once: the badge; the status line that said "sending" is emptied.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-sign-status]')].every(e => e.textContent === '')"
+    )
+    assert page.locator("[data-signed] .badge.lp-ok").count() == 3
     page.check("input[name='conclusion'][value='rectify']")
     step.shot(page, "inspector-signed")
     page.click("button.lp-submit")

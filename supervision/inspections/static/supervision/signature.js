@@ -172,8 +172,9 @@
     },
     saved: function (key) {
       if (pads[key]) {
+        // The badge says "Signed"; the status line, which said "Sending…", is emptied, not repeated.
         pads[key].signed();
-        pads[key].status(texts.tSigned, "ok");
+        pads[key].status("", "");
       }
     },
     refused: function (key, op, text) {
