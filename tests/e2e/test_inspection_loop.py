@@ -6,123 +6,17 @@ rectification; the inspector accepts it and the order is closed. A screenshot of
 written to var/e2e-screenshots/ (README, "Tests").
 """
 
-import os
-import shutil
-import time
 from datetime import date
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from checklists.models import ChecklistItem
 from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionAnswer, RectificationOrder, Signature
-from tests.factories import PASSWORD, InspectorFactory, make_checklist
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(settings.BASE_DIR) / "var" / "e2e-screenshots"
-TABLET = {"width": 768, "height": 1024}
+from tests.e2e.browser import SHOTS, Step, draw, sign_in, wait_for
+from tests.factories import InspectorFactory, make_checklist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-if not Path(CHROMIUM).exists():
-    # CI installs chromium through scripts/bootstrap.sh; there a missing browser is a failure.
-    if os.environ.get("CI"):
-        raise RuntimeError("chromium is not installed; scripts/bootstrap.sh installs it")
-    pytest.skip(
-        "Debian's chromium is not installed (scripts/bootstrap.sh installs it)", allow_module_level=True
-    )
-
-
-@pytest.fixture(autouse=True)
-def _reference_data(transactional_db):
-    # Transactional tests flush the tables after themselves, migrations' reference data included.
-    from core import reference
-    from core.models import Department, District, Scene
-
-    reference.load(District, Department, Scene)
-
-
-@pytest.fixture(autouse=True)
-def _plain_http_cookies(settings):
-    # The live server speaks http; production cookies are https-only.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright runs an event loop in this thread; the ORM calls of the test stay synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-def wait_for(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for the page to reach the server")
-
-
-class Step:
-    def __init__(self):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        for old in SHOTS.glob("*.png"):
-            old.unlink()
-        self.n = 0
-        self.names = []
-
-    def shot(self, page, name):
-        self.n += 1
-        self.names.append(f"{self.n:02d}-{name}.png")
-        page.screenshot(path=str(SHOTS / self.names[-1]), full_page=True)
-
-
-def sign_in(browser, live_server, username):
-    context = browser.new_context(viewport=TABLET, locale="en-US", has_touch=True)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # "Submit the record? It cannot be changed."
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    if page.url != f"{live_server.url}/":
-        page.screenshot(path="/tmp/e2e-login.png")
-        raise AssertionError(f"sign-in failed at {page.url}: {page.inner_text('main')[:300]}")
-    return page
-
-
-def draw(page, selector):
-    canvas = page.locator(selector)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    x, y = box["x"] + 20, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(x + step * box["width"] / 14, y + (15 if step % 2 else -15))
-    page.mouse.up()
 
 
 def test_the_whole_loop_on_a_tablet(browser, live_server, enterprise, business_user, regulator_user):
