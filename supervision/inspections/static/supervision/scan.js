@@ -1,17 +1,21 @@
 // "Scan code" on the task list: read the enterprise's QR code with the camera, where the browser
 // has BarcodeDetector, and open its /c/<token> page. Only codes of this platform are followed,
 // and always on this site: a QR code pointing elsewhere is reported, never opened.
-// Without camera support the button stays hidden and the typed form does the same job.
+// Without camera support the button stays hidden, the page says why, and the typed form does the
+// same job.
 (function () {
   "use strict";
   var box = document.querySelector(".lp-scan");
-  if (
-    !box ||
-    !("BarcodeDetector" in window) ||
-    !navigator.mediaDevices ||
-    !navigator.mediaDevices.getUserMedia
-  ) {
+  if (!box) {
     return;
+  }
+  var why = box.querySelector("[data-scan-why]");
+  if (!window.isSecureContext && why) {
+    // Browsers give the camera only to secure pages: say so rather than "cannot read codes".
+    why.textContent = why.dataset.insecure;
+  }
+  if (!("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    return; // the reason stays on the page, with the typed form below it
   }
   var texts = box.dataset;
   var camera = box.querySelector(".lp-scan-camera");
@@ -121,6 +125,9 @@
       }
       detector = new window.BarcodeDetector({ formats: ["qr_code"] });
       camera.hidden = false;
+      if (why) {
+        why.hidden = true;
+      }
       startButton.addEventListener("click", start);
       stopButton.addEventListener("click", function () {
         stop();
