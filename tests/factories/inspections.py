@@ -8,13 +8,29 @@ mar-3 (critical), ... for market regulation in the catering scene.
 
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
+import pytest
+from django.conf import settings
 from django.utils import timezone
 
-from core.models import Enterprise, Inspector
+from core.errors import DomainError
+from core.models import AuditEvent, Enterprise, Inspector, Photo
 from supervision.inspections import services as workflow
-from supervision.models import Inspection, InspectionTask, RectificationOrder, Result, Signature
+from supervision.models import (
+    Evaluation,
+    Finding,
+    Inspection,
+    InspectionAnswer,
+    InspectionTask,
+    Rectification,
+    RectificationEntry,
+    RectificationOrder,
+    Result,
+    Signature,
+)
 from tests.factories.core import InspectorFactory, UserFactory
 from tests.factories.images import png_bytes
 
@@ -124,3 +140,53 @@ def rectify(order: RectificationOrder, actor, **extra):
         finding.pk: {"text": f"fixed {finding.item.code}", **extra} for finding in order.findings.all()
     }
     return workflow.rectification_submit(order=order, actor=actor, note="all done", entries=entries)
+
+
+# --- checking refusals: a refused call leaves no row and no file behind --------------------------------
+
+LOOP_MODELS = [
+    InspectionTask,
+    InspectionTask.inspectors.through,
+    Inspection,
+    InspectionAnswer,
+    InspectionAnswer.photos.through,
+    Signature,
+    Finding,
+    RectificationOrder,
+    Rectification,
+    RectificationEntry,
+    RectificationEntry.photos.through,
+    Evaluation,
+    Photo,
+    AuditEvent,
+]
+
+
+def loop_state() -> dict:
+    """Every row of the loop's tables, and every stored file: small enough to compare whole."""
+    rows = {model._meta.label: list(model.objects.order_by("pk").values()) for model in LOOP_MODELS}
+    media = Path(settings.MEDIA_ROOT)
+    rows["files"] = sorted(str(p) for p in media.rglob("*") if p.is_file()) if media.exists() else []
+    return rows
+
+
+@contextmanager
+def refused(code: str, status: int | None = None):
+    """The call inside is refused with ``code`` (and ``status``) and leaves no trace."""
+    before = loop_state()
+    with pytest.raises(DomainError) as excinfo:
+        yield excinfo
+    assert excinfo.value.code == code, excinfo.value.message
+    if status is not None:
+        assert excinfo.value.status == status
+    assert loop_state() == before
+
+
+def events(action: str, target=None):
+    qs = AuditEvent.objects.filter(action=action)
+    if target is not None:
+        qs = qs.filter(target_type=target._meta.label_lower, target_id=str(target.pk))
+    return qs
+
+
+# --- inspection_start ---------------------------------------------------------------------------------

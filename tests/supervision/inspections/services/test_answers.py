@@ -2,25 +2,15 @@
 and their photos, signatures and the representative's refusal."""
 
 import hashlib
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from checklists.models import ChecklistItem
-from core.errors import DomainError
-from core.models import AuditEvent, Photo
+from core.models import Photo
 from supervision.inspections import services as workflow
 from supervision.models import (
-    Evaluation,
-    Finding,
     Inspection,
     InspectionAnswer,
-    InspectionTask,
-    Rectification,
-    RectificationEntry,
-    RectificationOrder,
     Result,
     Signature,
 )
@@ -37,48 +27,9 @@ from tests.factories import (
     sign_all,
     submit,
 )
+from tests.factories.inspections import refused
 
 pytestmark = pytest.mark.django_db
-
-LOOP_MODELS = [
-    InspectionTask,
-    InspectionTask.inspectors.through,
-    Inspection,
-    InspectionAnswer,
-    InspectionAnswer.photos.through,
-    Signature,
-    Finding,
-    RectificationOrder,
-    Rectification,
-    RectificationEntry,
-    RectificationEntry.photos.through,
-    Evaluation,
-    Photo,
-    AuditEvent,
-]
-
-
-def _state() -> dict:
-    """Every row of the loop's tables, and every stored file: small enough to compare whole."""
-    rows = {model._meta.label: list(model.objects.order_by("pk").values()) for model in LOOP_MODELS}
-    media = Path(settings.MEDIA_ROOT)
-    rows["files"] = sorted(str(p) for p in media.rglob("*") if p.is_file()) if media.exists() else []
-    return rows
-
-
-@contextmanager
-def refused(code: str, status: int | None = None):
-    """The call inside is refused with ``code`` (and ``status``) and leaves no trace."""
-    before = _state()
-    with pytest.raises(DomainError) as excinfo:
-        yield excinfo
-    assert excinfo.value.code == code, excinfo.value.message
-    if status is not None:
-        assert excinfo.value.status == status
-    assert _state() == before
-
-
-# --- inspection_answer --------------------------------------------------------------------------------
 
 
 def test_an_answer_autosaves_and_keeps_what_is_not_sent(inspection, lead, team):

@@ -1,71 +1,11 @@
 """The business's rating of an inspection (supervision/inspections/services/evaluation.py)."""
 
-from contextlib import contextmanager
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
-from core.errors import DomainError
-from core.models import AuditEvent, Photo
 from supervision.inspections import services as workflow
-from supervision.models import (
-    Evaluation,
-    Finding,
-    Inspection,
-    InspectionAnswer,
-    InspectionTask,
-    Rectification,
-    RectificationEntry,
-    RectificationOrder,
-    Signature,
-)
+from tests.factories.inspections import events, refused
 
 pytestmark = pytest.mark.django_db
-
-LOOP_MODELS = [
-    InspectionTask,
-    InspectionTask.inspectors.through,
-    Inspection,
-    InspectionAnswer,
-    InspectionAnswer.photos.through,
-    Signature,
-    Finding,
-    RectificationOrder,
-    Rectification,
-    RectificationEntry,
-    RectificationEntry.photos.through,
-    Evaluation,
-    Photo,
-    AuditEvent,
-]
-
-
-def _state() -> dict:
-    """Every row of the loop's tables, and every stored file: small enough to compare whole."""
-    rows = {model._meta.label: list(model.objects.order_by("pk").values()) for model in LOOP_MODELS}
-    media = Path(settings.MEDIA_ROOT)
-    rows["files"] = sorted(str(p) for p in media.rglob("*") if p.is_file()) if media.exists() else []
-    return rows
-
-
-@contextmanager
-def refused(code: str, status: int | None = None):
-    """The call inside is refused with ``code`` (and ``status``) and leaves no trace."""
-    before = _state()
-    with pytest.raises(DomainError) as excinfo:
-        yield excinfo
-    assert excinfo.value.code == code, excinfo.value.message
-    if status is not None:
-        assert excinfo.value.status == status
-    assert _state() == before
-
-
-def events(action: str, target=None):
-    qs = AuditEvent.objects.filter(action=action)
-    if target is not None:
-        qs = qs.filter(target_type=target._meta.label_lower, target_id=str(target.pk))
-    return qs
 
 
 def test_the_business_rates_the_inspection_once(submitted_inspection, business_user):

@@ -3,9 +3,7 @@ snapshot, every refusal of a submit, findings and order, the idempotent retry, t
 
 import hashlib
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -14,20 +12,14 @@ from django.utils import timezone
 
 from checklists.models import ChecklistItem
 from core.audit import canonical, verify_chain
-from core.errors import DomainError
-from core.models import AuditEvent, Photo
+from core.models import AuditEvent
 from supervision.inspections import services as workflow
 from supervision.models import (
-    Evaluation,
     Finding,
     Inspection,
-    InspectionAnswer,
     InspectionTask,
-    Rectification,
-    RectificationEntry,
     RectificationOrder,
     Result,
-    Signature,
 )
 from tests.factories import (
     answer_all,
@@ -39,55 +31,9 @@ from tests.factories import (
     sign_all,
     submit,
 )
+from tests.factories.inspections import events, loop_state, refused
 
 pytestmark = pytest.mark.django_db
-
-LOOP_MODELS = [
-    InspectionTask,
-    InspectionTask.inspectors.through,
-    Inspection,
-    InspectionAnswer,
-    InspectionAnswer.photos.through,
-    Signature,
-    Finding,
-    RectificationOrder,
-    Rectification,
-    RectificationEntry,
-    RectificationEntry.photos.through,
-    Evaluation,
-    Photo,
-    AuditEvent,
-]
-
-
-def _state() -> dict:
-    """Every row of the loop's tables, and every stored file: small enough to compare whole."""
-    rows = {model._meta.label: list(model.objects.order_by("pk").values()) for model in LOOP_MODELS}
-    media = Path(settings.MEDIA_ROOT)
-    rows["files"] = sorted(str(p) for p in media.rglob("*") if p.is_file()) if media.exists() else []
-    return rows
-
-
-@contextmanager
-def refused(code: str, status: int | None = None):
-    """The call inside is refused with ``code`` (and ``status``) and leaves no trace."""
-    before = _state()
-    with pytest.raises(DomainError) as excinfo:
-        yield excinfo
-    assert excinfo.value.code == code, excinfo.value.message
-    if status is not None:
-        assert excinfo.value.status == status
-    assert _state() == before
-
-
-def events(action: str, target=None):
-    qs = AuditEvent.objects.filter(action=action)
-    if target is not None:
-        qs = qs.filter(target_type=target._meta.label_lower, target_id=str(target.pk))
-    return qs
-
-
-# --- inspection_start ---------------------------------------------------------------------------------
 
 
 def test_an_assigned_inspector_starts_the_record_on_the_current_checklist(task, lead, loop_checklist):
@@ -277,12 +223,12 @@ def test_a_pass_issues_no_order_and_a_referral_keeps_its_findings(inspection, le
 def test_a_retried_submit_returns_the_same_record_and_writes_nothing(ready, lead, team):
     submission_id = uuid.uuid4()
     first = submit(ready, lead, "rectify", submission_id=submission_id)
-    before = _state()
+    before = loop_state()
 
     again = submit(ready, team[1].user, "rectify", submission_id=submission_id)
 
     assert again.pk == first.pk and again.content_hash == first.content_hash
-    assert _state() == before
+    assert loop_state() == before
     assert events("inspection.submit").count() == 1
     assert RectificationOrder.objects.count() == 1
 

@@ -1,79 +1,20 @@
 """Planning and cancelling inspection tasks (supervision/inspections/services/tasks.py): every
 transition, and every refusal with its code and the proof that nothing changed."""
 
-from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
-from core.errors import DomainError
-from core.models import AuditEvent, Photo
 from supervision.inspections import services as workflow
 from supervision.models import (
-    Evaluation,
-    Finding,
-    Inspection,
-    InspectionAnswer,
     InspectionTask,
-    Rectification,
-    RectificationEntry,
-    RectificationOrder,
     Result,
-    Signature,
 )
 from tests.factories import items_of, make_task, make_team, png_bytes, submit
+from tests.factories.inspections import events, refused
 
 pytestmark = pytest.mark.django_db
-
-LOOP_MODELS = [
-    InspectionTask,
-    InspectionTask.inspectors.through,
-    Inspection,
-    InspectionAnswer,
-    InspectionAnswer.photos.through,
-    Signature,
-    Finding,
-    RectificationOrder,
-    Rectification,
-    RectificationEntry,
-    RectificationEntry.photos.through,
-    Evaluation,
-    Photo,
-    AuditEvent,
-]
-
-
-def _state() -> dict:
-    """Every row of the loop's tables, and every stored file: small enough to compare whole."""
-    rows = {model._meta.label: list(model.objects.order_by("pk").values()) for model in LOOP_MODELS}
-    media = Path(settings.MEDIA_ROOT)
-    rows["files"] = sorted(str(p) for p in media.rglob("*") if p.is_file()) if media.exists() else []
-    return rows
-
-
-@contextmanager
-def refused(code: str, status: int | None = None):
-    """The call inside is refused with ``code`` (and ``status``) and leaves no trace."""
-    before = _state()
-    with pytest.raises(DomainError) as excinfo:
-        yield excinfo
-    assert excinfo.value.code == code, excinfo.value.message
-    if status is not None:
-        assert excinfo.value.status == status
-    assert _state() == before
-
-
-def events(action: str, target=None):
-    qs = AuditEvent.objects.filter(action=action)
-    if target is not None:
-        qs = qs.filter(target_type=target._meta.label_lower, target_id=str(target.pk))
-    return qs
-
-
-# --- task_create --------------------------------------------------------------------------------------
 
 
 def test_a_regulator_plans_a_task_for_two_inspectors(enterprise, team, regulator_user, loop_checklist):
