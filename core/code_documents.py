@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
-from core.codes import code_issue, code_url
+from core.codes import code_issue, code_url, printed_for_here
 from core.errors import DomainError
 from core.models import CodeBatch, District, Enterprise, IdentityCode
 from core.pdf import concatenate_pdfs, render_pdf
@@ -285,7 +285,7 @@ def code_batch_current(*, batch: CodeBatch) -> CodeBatch:
     A file printed for another address (PUBLIC_BASE_URL changed since) is never served: the batch
     is queued to be rendered again, once however many ask, and the caller is told to come back.
     """
-    if batch.base_url in {"", settings.PUBLIC_BASE_URL}:
+    if printed_for_here(batch.base_url):
         return batch
     with transaction.atomic():
         requeued = CodeBatch.objects.filter(pk=batch.pk, status=CodeBatch.Status.DONE).update(

@@ -46,6 +46,13 @@ def code_url(token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/c/{token}"
 
 
+def printed_for_here(base_url: str) -> bool:
+    """Whether something stored with the ``base_url`` it was printed for (a document, a batch of
+    stickers) points to this platform's address now; "" (stored before the address was kept) is
+    taken as it is. What was printed for another address is printed again, never served."""
+    return base_url in {"", settings.PUBLIC_BASE_URL}
+
+
 def _create(enterprise: Enterprise, actor) -> IdentityCode:
     # A collision at 109 bits will not happen, but a retry costs nothing and keeps the promise.
     for _attempt in range(3):

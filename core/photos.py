@@ -24,6 +24,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -317,3 +318,19 @@ def _unidentified(data: bytes) -> PhotoError:
         code="not_an_image",
         details={"accepted": list(_ACCEPTED)},
     )
+
+
+# --- serving ---------------------------------------------------------------------------------------------
+
+# What a page may serve of a photo: the re-encoded copies without metadata, never the original.
+SERVED_VARIANTS = {"display", "thumbnail"}
+
+
+def photo_response(photo: Photo, variant: str) -> FileResponse:
+    """A photo's display copy or thumbnail as a private, cacheable JPEG response; 404 for any other
+    variant. The caller has checked that the user may see what the photo is attached to."""
+    if variant not in SERVED_VARIANTS:
+        raise Http404
+    response = FileResponse(getattr(photo, variant).open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

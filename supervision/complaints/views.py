@@ -8,7 +8,7 @@ supervision.complaints.services; a refused form is shown again with the reason a
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from core import permissions
 from core.errors import DomainError
 from core.models import Complaint, District
 from core.pages import paginate
+from core.photos import SERVED_VARIANTS, photo_response
 from supervision.complaints import selectors
 from supervision.complaints import services as triage
 from supervision.complaints.forms import ComplaintTaskForm, DismissForm, MergeForm
@@ -152,19 +153,14 @@ def complaint_task(request, pk: int):
     return redirect("complaints:detail", pk=complaint.pk)
 
 
-PHOTO_VARIANTS = {"display", "thumbnail"}
-
-
 @login_required
 @require_GET
 def complaint_photo(request, pk: int, variant: str):
     """The reporter's photo, for the officials who see the complaint: its display copy or thumbnail
     (re-encoded, metadata stripped by core.photos), never the original as uploaded."""
-    if variant not in PHOTO_VARIANTS:
+    if variant not in SERVED_VARIANTS:
         raise Http404
     complaint = _complaint(request, pk)
     if complaint.photo is None:
         raise Http404
-    response = FileResponse(getattr(complaint.photo, variant).open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photo_response(complaint.photo, variant)

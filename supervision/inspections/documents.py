@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record, compute_hash, target_label, verify_neighbourhood
-from core.codes import new_token, normalize_token
+from core.codes import new_token, normalize_token, printed_for_here
 from core.errors import DomainError, NotFound
 from core.models import AuditEvent, Inspector
 from core.names import person_name
@@ -206,12 +206,6 @@ def _current(inspection: Inspection, kind: str) -> Document | None:
     return Document.objects.filter(inspection=inspection, kind=kind, superseded_at__isnull=True).first()
 
 
-def _printed_for_here(document: Document) -> bool:
-    """Whether a stored document's printed addresses are this platform's (PUBLIC_BASE_URL); one
-    from before the address was kept ("") is taken as it is."""
-    return document.base_url in {"", settings.PUBLIC_BASE_URL}
-
-
 def document_for(*, inspection: Inspection, kind: str) -> Document:
     """The current stored document of this kind for a submitted inspection, issued on first request.
 
@@ -226,7 +220,7 @@ def document_for(*, inspection: Inspection, kind: str) -> Document:
     if kind not in Document.Kind.values:
         raise DomainError(_("Unknown kind of document."), code="unknown_kind", status=400)
     existing = _current(inspection, kind)
-    if existing is not None and _printed_for_here(existing):
+    if existing is not None and printed_for_here(existing.base_url):
         return existing
     inspection = Inspection.objects.select_related(
         "enterprise", "task__department", "submitted_by", "started_by"

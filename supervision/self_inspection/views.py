@@ -10,7 +10,7 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,6 +19,7 @@ from core import selectors as core_selectors
 from core.errors import DomainError
 from core.pages import paginate, refused
 from core.permissions import is_member
+from core.photos import SERVED_VARIANTS, photo_response
 from supervision.models import Result, SelfInspection
 from supervision.self_inspection import selectors
 from supervision.self_inspection import services as service
@@ -254,10 +255,8 @@ def self_issue_fix(request, pk: int):
 @require_GET
 def self_inspection_photo(request, pk: int, photo_id: int, variant: str):
     """Display copy or thumbnail of a photo of this self-inspection; never the original."""
-    if variant not in {"display", "thumbnail"}:
+    if variant not in SERVED_VARIANTS:
         raise Http404
     self_inspection = _or_404(selectors.self_inspection_get, user=request.user, pk=pk)
     photo = _or_404(selectors.self_inspection_photo, self_inspection=self_inspection, photo_id=photo_id)
-    response = FileResponse(getattr(photo, variant).open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photo_response(photo, variant)

@@ -18,6 +18,7 @@ from core import selectors as core_selectors
 from core.errors import DomainError
 from core.models import Photo
 from core.pages import paginate
+from core.photos import photo_response
 from supervision.inspections import selectors
 from supervision.inspections import services as workflow
 from supervision.inspections.forms import (
@@ -28,7 +29,7 @@ from supervision.inspections.forms import (
     first_error,
 )
 from supervision.inspections.permissions import orders_visible_to
-from supervision.inspections.views._common import PAGE_SIZE, PHOTO_VARIANTS, photo_pk, serve_photo
+from supervision.inspections.views._common import PAGE_SIZE, photo_pk
 from supervision.models import (
     Finding,
     InspectionAnswer,
@@ -261,8 +262,6 @@ def order_escalate(request, pk: int):
 def order_photo(request, pk: int, photo_id: int, variant: str):
     """A photo of the order: the inspection's evidence for its findings, or the business's
     rectification evidence. Display copy or thumbnail only; never the original."""
-    if variant not in PHOTO_VARIANTS:
-        raise Http404
     order = _order(request, pk)
     rectified = RectificationEntry.photos.through.objects.filter(
         rectificationentry__rectification__order=order
@@ -273,4 +272,4 @@ def order_photo(request, pk: int, photo_id: int, variant: str):
         pk=photo_pk(photo_id),
         pk__in=rectified.values("photo_id").union(found.values("photo_id")),
     )
-    return serve_photo(photo, variant)
+    return photo_response(photo, variant)

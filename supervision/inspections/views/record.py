@@ -12,7 +12,6 @@ from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,11 +22,12 @@ from core import permissions
 from core.errors import DomainError
 from core.models import Photo
 from core.pages import refused
+from core.photos import photo_response
 from supervision.inspections import selectors
 from supervision.inspections import services as workflow
 from supervision.inspections.forms import EvaluationForm, RecordForm, RefusalForm, SubmitForm, first_error
 from supervision.inspections.permissions import inspections_visible_to
-from supervision.inspections.views._common import PHOTO_VARIANTS, photo_pk, serve_photo
+from supervision.inspections.views._common import photo_pk
 from supervision.models import Evaluation, Inspection, InspectionAnswer, InspectionTask, Result, Signature
 
 # Refusals that end the form: the record was submitted meanwhile (by the other tablet of the
@@ -348,9 +348,7 @@ def inspection_evaluate(request, pk: int):
 @require_GET
 def inspection_photo(request, pk: int, photo_id: int, variant: str):
     """Display copy or thumbnail of a photo of this record; never the original."""
-    if variant not in PHOTO_VARIANTS:
-        raise Http404
     inspection = _inspection(request, pk)
     attached = InspectionAnswer.photos.through.objects.filter(inspectionanswer__inspection=inspection)
     photo = get_object_or_404(Photo, pk=photo_pk(photo_id), pk__in=attached.values("photo_id"))
-    return serve_photo(photo, variant)
+    return photo_response(photo, variant)
