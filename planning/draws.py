@@ -119,6 +119,18 @@ def _draw_enterprises(rng: random.Random, inputs: dict) -> list[int]:
     return sorted(drawn)
 
 
+def drawn_tiers(inputs: dict) -> list[tuple[int, str, int, int]]:
+    """(tier, ratio, pool size, enterprises drawn) for each tier the draw took someone from, in
+    ascending order: a tier of the filters whose share rounds to nobody was not drawn."""
+    pool_sizes = Counter(tier for _id, tier, _path in inputs["pool"])
+    rows = []
+    for tier in sorted(inputs["ratios"], key=int):
+        ratio, size = inputs["ratios"][tier], pool_sizes[int(tier)]
+        if quota := tier_quota(ratio, size):
+            rows.append((int(tier), ratio, size, quota))
+    return rows
+
+
 def draw_compute(*, seed: str, inputs: dict) -> list[list]:
     """The draw's entries, [[enterprise id, tier, [inspector ids ascending]], ...] by enterprise id,
     from the seed and the recorded inputs alone. Raises DrawInfeasible."""

@@ -8,6 +8,7 @@ Conflicts: inspectors declare their own, regulators see those in their scope.
 """
 
 from datetime import date
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +16,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import permissions
@@ -92,6 +94,8 @@ def plan_detail(request, pk: int):
     context = {
         "plan": plan,
         "outcomes": [(label, value, counts[value]) for value, label in PlanEntry.Outcome.choices],
+        "scheduled_count": counts[PlanEntry.Outcome.SCHEDULED],
+        "due_count": sum(counts.values()),
         "scheduled": scheduled,
         "unplaced": unplaced,
     }
@@ -104,11 +108,20 @@ def plan_confirm(request, pk: int):
     _planner(request.user)
     plan = get_object_or_404(selectors.plans_in_scope(user=request.user), pk=pk)
     try:
-        plans.plan_confirm(plan=plan, actor=request.user)
+        plan = plans.plan_confirm(plan=plan, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("The plan is confirmed and its tasks are planned."))
+        visits = selectors.plan_outcomes(plan=plan)[PlanEntry.Outcome.SCHEDULED]
+        messages.success(
+            request,
+            ngettext(
+                "The plan is confirmed: %(n)d visit is planned.",
+                "The plan is confirmed: %(n)d visits are planned.",
+                visits,
+            )
+            % {"n": visits},
+        )
     return redirect("planning:plan", pk=plan.pk)
 
 
@@ -185,6 +198,10 @@ def draw_detail(request, pk: int):
             "last_inspection": len(inputs["last_inspection"]),
             "declared_conflicts": len(inputs["declared_conflicts"]),
         },
+        "tiers": [
+            {"tier": tier, "percent": Decimal(ratio) * 100, "pool": pool, "drawn": drawn}
+            for tier, ratio, pool, drawn in draws.drawn_tiers(inputs)
+        ],
         "entries": entries,
         "verification": draws.draw_verify(draw=draw) if request.GET.get("verify") else None,
     }

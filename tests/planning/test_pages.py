@@ -116,7 +116,7 @@ def test_a_plan_from_form_to_preview_to_confirmation(client, due, market_regulat
     assert response["Location"] == reverse("planning:plan", args=[plan.pk])
     assert InspectionTask.objects.filter(source="risk").count() == 2
     html = client.get(response["Location"]).content.decode()
-    assert "The plan is confirmed" in html and "Confirm the plan" not in html
+    assert "The plan is confirmed: 2 visits are planned." in html and "Confirm the plan" not in html
 
 
 def test_a_refused_plan_says_why_and_keeps_the_form(client, due, market_regulator):
@@ -185,6 +185,24 @@ def test_a_draw_from_form_to_record_verification_and_confirmation(client, due, m
     assert InspectionTask.objects.filter(source="random").count() == 3
     html = client.get(response["Location"]).content.decode()
     assert "Confirm the draw" not in html and "confirmed" in html
+
+
+def test_the_draw_lists_only_the_tiers_it_drew_from(client, due, market_regulator):
+    scored(tier=4, risk=5.0)
+    draw = draws.draw_create(
+        actor=market_regulator,
+        area=area(),
+        period_from=Q3[0],
+        period_to=Q3[1],
+        tiers=[3, 4],
+        ratios={"3": "0.5", "4": "0.1"},  # 0.1 of one tier-4 enterprise rounds to nobody
+    )
+
+    html = login(client, market_regulator).get(reverse("planning:draw", args=[draw.pk])).content.decode()
+
+    tiers = html.split('id="tiers"')[1].split("</dd>")[0]
+    assert 'data-tier="3"' in tiers and "Tier 3: 2 of 3 (50%)" in tiers
+    assert 'data-tier="4"' not in tiers and "Tier 4" not in tiers
 
 
 def test_a_tampered_draw_shows_the_mismatch(client, due, market_regulator):
@@ -334,3 +352,38 @@ def test_only_the_declaring_inspector_ends_a_declaration(client, enterprise, mar
     )
     declaration.refresh_from_db()
     assert declaration.ended_at is None
+
+
+@pytest.mark.parametrize(
+    ("tiers", "says"),
+    [
+        ((), "Nothing is due in this period"),
+        ((3,), "1 enterprise is due, but none could be scheduled"),
+    ],
+)
+def test_an_empty_plan_says_so_and_offers_no_confirmation(client, market_regulator, tiers, says):
+    for tier in tiers:
+        scored(tier=tier, risk=50.0)  # due, but the department has no inspector to send
+    login(client, market_regulator)
+    response = client.post(
+        reverse("planning:plan-new"),
+        {
+            "district": "110105",
+            "period_from": "2025-07-01",
+            "period_to": "2025-09-30",
+            "capacity": "4",
+            "inspectors_per_task": "2",
+        },
+    )
+    plan = RiskPlan.objects.get()
+    html = client.get(response["Location"]).content.decode()
+
+    assert says in html and ("There is nothing to confirm" in html or "nothing to schedule or confirm" in html)
+    assert reverse("planning:plan-confirm", args=[plan.pk]) not in html
+
+    response = client.post(reverse("planning:plan-confirm", args=[plan.pk]), follow=True)
+    html = response.content.decode()
+    assert "This plan schedules no visit" in html and "is confirmed" not in html
+    assert not InspectionTask.objects.exists()
+    plan.refresh_from_db()
+    assert plan.status == "draft"

@@ -276,6 +276,25 @@ def test_confirming_twice_is_refused(plan, market_regulator):
         plans.plan_confirm(plan=plan, actor=market_regulator)
 
 
+def test_a_plan_with_nothing_due_cannot_be_confirmed(team, market_regulator):
+    plan = generate(market_regulator)
+    assert entries(plan) == []
+
+    with refused("plan_empty", 409):
+        plans.plan_confirm(plan=plan, actor=market_regulator)
+    plan.refresh_from_db()
+    assert plan.status == "draft"
+
+
+def test_a_plan_that_places_nobody_cannot_be_confirmed(market_regulator):
+    scored(tier=3, risk=60.0)  # due, but no inspector of the department may go
+    plan = generate(market_regulator)
+    assert [entry.outcome for entry in entries(plan)] == [Outcome.NO_INSPECTORS]
+
+    with refused("plan_empty", 409):
+        plans.plan_confirm(plan=plan, actor=market_regulator)
+
+
 def test_a_visit_planned_since_the_preview_refuses_the_whole_confirmation(plan, market_regulator, team):
     entry = plan.entries.filter(outcome=Outcome.SCHEDULED).last()
     planned_task(entry.enterprise, team[4:6])
