@@ -254,9 +254,7 @@ def plan_confirm(*, plan: RiskPlan, actor) -> RiskPlan:
         if not entries:
             # Confirming would plan nothing yet read as "tasks planned"; the plan stays a draft
             # that says plainly why nothing could be scheduled.
-            raise refuse(
-                _("This plan schedules no visit: there is nothing to confirm."), "plan_empty", 409
-            )
+            raise refuse(_("This plan schedules no visit: there is nothing to confirm."), "plan_empty", 409)
         # Another plan or a hand-planned task may have booked these visits since the preview.
         booked = list(
             area_enterprises(area=area)
