@@ -53,8 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
-    "django_tasks_db",
-    "axes",  # login lock-out, see AXES_* below
+    "config.apps.BackgroundTasks",  # django_tasks_db, named for the admin (config/apps.py)
+    "config.apps.SignInLockouts",  # axes: login lock-out, see AXES_* below
     # The layers, bottom to top (docs/ARCHITECTURE.md). Each feature of supervision is an app of
     # its own, for its templates, static files, management commands and start-up wiring; the
     # models of all of them stay in the supervision app, so no table moved.

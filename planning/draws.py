@@ -376,7 +376,7 @@ def draw_confirm(*, draw: Draw, actor) -> Draw:
             period_from=draw.period_from,
             period_to=draw.period_to,
             source=InspectionTask.Source.RANDOM,
-            note=_("Double-random draw #%(id)d") % {"id": draw.pk},
+            origin={"draw": draw.pk},
         )
         draw.status, draw.confirmed_at, draw.confirmed_by = Status.CONFIRMED, timezone.now(), actor
         draw.save(update_fields=["status", "confirmed_at", "confirmed_by"])

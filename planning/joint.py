@@ -88,7 +88,7 @@ def task_merge_joint(*, task: InspectionTask, actor) -> InspectionTask:
     return task
 
 
-def tasks_create_joined(*, entries, actor, period_from, period_to, source: str, note: str):
+def tasks_create_joined(*, entries, actor, period_from, period_to, source: str, origin: dict):
     """The tasks of a confirmed plan or draw: one per entry (its enterprise and recorded
     inspectors), each linked back to its entry, then merged with other departments' overlapping
     tasks. Returns (tasks, ids of the tasks that became joint)."""
@@ -104,7 +104,7 @@ def tasks_create_joined(*, entries, actor, period_from, period_to, source: str, 
             due_from=period_from,
             due_to=period_to,
             source=source,
-            note=note,
+            origin=origin,
         )
         type(entry).objects.filter(pk=entry.pk).update(task=task)
         tasks.append(task)

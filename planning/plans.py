@@ -277,7 +277,7 @@ def plan_confirm(*, plan: RiskPlan, actor) -> RiskPlan:
             period_from=plan.period_from,
             period_to=plan.period_to,
             source=InspectionTask.Source.RISK,
-            note=_("Risk-driven plan #%(id)d") % {"id": plan.pk},
+            origin={"plan": plan.pk},
         )
         plan.status, plan.confirmed_at, plan.confirmed_by = Status.CONFIRMED, timezone.now(), actor
         plan.save(update_fields=["status", "confirmed_at", "confirmed_by"])

@@ -58,6 +58,7 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain head")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="audit_head_singleton")]
 
     def __str__(self) -> str:

@@ -173,8 +173,8 @@ def complaint_to_task(
         own_department = own.department_id if own else None
         if own_department:
             lead = next((i.department for i in team if i.department_id == own_department), None)
-    text = _("Complaint #%(id)d: %(text)s") % {"id": complaint.pk, "text": complaint.text}
-    note = "\n\n".join(part for part in ((note or "").strip(), text) if part)[:TASK_NOTE_MAX]
+    # The complaint's own words reach the inspectors through task.complaint (origin_text).
+    note = (note or "").strip()[:TASK_NOTE_MAX]
     # task_create refuses (and, inside this transaction, writes nothing) a team that is too small
     # or out of jurisdiction, or a window in the past.
     task = workflow.task_create(

@@ -26,7 +26,7 @@ def tasks_for_day(*, user, day: date) -> QuerySet[InspectionTask]:
             status__in=(InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS),
             due_from__lte=day,
         )
-        .select_related("enterprise__scene", "enterprise__district")
+        .select_related("enterprise__scene", "enterprise__district", "complaint", "origin_order")
         .order_by("due_to", "pk")
     )
 

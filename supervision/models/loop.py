@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from checklists.models import Checklist, ChecklistItem
@@ -133,6 +134,9 @@ class InspectionTask(models.Model):
     due_from = models.DateField(_("due from"))
     due_to = models.DateField(_("due by"))
     inspectors = models.ManyToManyField("core.Inspector", related_name="tasks", verbose_name=_("inspectors"))
+    # What a person wrote. What the system knows of the task's origin is kept as data (the
+    # complaint, the order re-inspected, ``origin``) and said in the reader's language by
+    # ``origin_text``, never written into the note in the language of whoever planned it.
     note = models.TextField(_("note"), max_length=2000, blank=True)
     origin_order = models.ForeignKey(
         "RectificationOrder",
@@ -141,6 +145,9 @@ class InspectionTask(models.Model):
         on_delete=models.PROTECT,
         related_name="reinspection_tasks",
     )
+    # The plan or draw that planned the task: {"plan": id} or {"draw": id} (planning sits above
+    # this table, so the link is by id, not a foreign key).
+    origin = models.JSONField(_("origin"), default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -165,6 +172,22 @@ class InspectionTask(models.Model):
 
     def __str__(self) -> str:
         return f"task #{self.pk} {self.enterprise.uscc} ({self.get_status_display()})"
+
+    def origin_text(self) -> str:
+        """Why the task exists, in the active language: the complaint it checks, the order it
+        re-inspects, the plan or draw that planned it; "" for a task planned by hand."""
+        if self.complaint_id:
+            return gettext("Complaint #%(id)d: %(text)s") % {
+                "id": self.complaint_id,
+                "text": self.complaint.text,
+            }
+        if self.origin_order_id:
+            return gettext("Re-inspection for order %(number)s") % {"number": self.origin_order.number}
+        if plan := self.origin.get("plan"):
+            return gettext("Risk-driven plan #%(id)d") % {"id": plan}
+        if draw := self.origin.get("draw"):
+            return gettext("Double-random draw #%(id)d") % {"id": draw}
+        return ""
 
 
 class Inspection(models.Model):

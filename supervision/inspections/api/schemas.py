@@ -48,8 +48,16 @@ class TaskOut(EnterpriseResolvers):
     due_from: date
     due_to: date
     note: str
+    origin: str = Field(
+        description="Why the task exists (its complaint, the order it re-inspects, the plan or draw), "
+        "in the request's language; empty for a task planned by hand."
+    )
     inspectors: list[InspectorOut]
     inspection_id: int | None
+
+    @staticmethod
+    def resolve_origin(obj) -> str:
+        return obj.origin_text()
 
     @staticmethod
     def resolve_address(obj) -> str:

@@ -34,7 +34,9 @@ def create_task(request, payload: TaskIn):
 @paginate(NoCountPagination)
 def list_tasks(request, filters: Query[TaskFilter]):
     """The caller's tasks (inspectors: assigned to them; regulators: in their scope), earliest due first."""
-    qs = tasks_visible_to(request.user).select_related("enterprise", "inspection")
+    qs = tasks_visible_to(request.user).select_related(
+        "enterprise", "inspection", "complaint", "origin_order"
+    )
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.on:

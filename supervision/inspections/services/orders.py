@@ -133,7 +133,6 @@ def order_reinspect(
         due_from=due_from,
         due_to=due_to,
         source=InspectionTask.Source.REINSPECTION,
-        note=_("Re-inspection for order %(number)s") % {"number": order.number},
         origin_order=order,
     )
 

@@ -26,6 +26,7 @@ def task_create(
     source: str = InspectionTask.Source.MANUAL,
     note: str = "",
     origin_order: RectificationOrder | None = None,
+    origin: dict | None = None,
 ) -> InspectionTask:
     """Plan a visit. Regulators plan; a re-inspection is also planned by the inspector verifying an order."""
     if origin_order is None and not permissions.can_plan_tasks(actor, enterprise):
@@ -54,6 +55,7 @@ def task_create(
         due_to=due_to,
         note=note.strip()[:NOTE_MAX],
         origin_order=origin_order,
+        origin=origin or {},
         created_by=actor,
     )
     task.inspectors.set(team)

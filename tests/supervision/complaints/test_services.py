@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.models import AuditEvent, Complaint, District
 from supervision.complaints import services as triage
@@ -194,7 +194,12 @@ def test_a_complaint_becomes_a_complaint_sourced_task(complaint, regulator_user,
     assert set(task.inspectors.all()) == set(team)
     assert task.department.code == "market_regulation"
     # The inspectors read what to check on the tablet; the reporter's contact is not in it.
-    assert "带上手电" in task.note and complaint.text in task.note and CONTACT not in task.note
+    assert task.note == "带上手电" and CONTACT not in task.origin_text()
+    # The complaint is said in the reader's language, whoever planned the task.
+    with translation.override("en"):
+        assert task.origin_text() == f"Complaint #{complaint.pk}: {complaint.text}"
+    with translation.override("zh-hans"):
+        assert task.origin_text() == f"投诉举报 #{complaint.pk}：{complaint.text}"
     complaint.refresh_from_db()
     assert complaint.status == Complaint.Status.TASKED and complaint.triaged_by == regulator_user
     assert events("complaint.task").get().data == {"task": task.pk, "department": "market_regulation"}

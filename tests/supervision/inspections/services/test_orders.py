@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.audit import verify_chain
 from supervision.inspections import services as workflow
@@ -225,7 +225,9 @@ def test_a_reinspection_is_a_task_tied_to_the_order_and_its_submit_is_audited(or
 
     assert task.source == InspectionTask.Source.REINSPECTION
     assert task.origin_order == order
-    assert order.number in task.note
+    assert task.note == "" and order.number in task.origin_text()
+    with translation.override("zh-hans"):
+        assert task.origin_text() == f"整改通知 {order.number} 的复查"
     assert list(order.reinspection_tasks.all()) == [task]
     assert events("task.create", task).get().actor == lead
 
