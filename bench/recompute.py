@@ -68,9 +68,9 @@ DELETE FROM supervision_rectificationorder WHERE number LIKE 'BENCH-%';
 DELETE FROM supervision_inspection WHERE note = 'bench';
 DELETE FROM supervision_inspectiontask WHERE note = 'bench';
 INSERT INTO supervision_inspectiontask (enterprise_id, department_id, source, status, due_from, due_to, note,
-                                        created_by_id, created_at, cancel_reason)
+                                        origin, created_by_id, created_at, cancel_reason)
 SELECT e.id, (SELECT min(id) FROM core_department), 'manual', 'done', CURRENT_DATE - 40, CURRENT_DATE - 30,
-       'bench', (SELECT min(id) FROM auth_user), now(), ''
+       'bench', '{}', (SELECT min(id) FROM auth_user), now(), ''
 FROM core_enterprise e WHERE e.id % 500 = 0;
 INSERT INTO supervision_inspection (task_id, enterprise_id, status, started_by_id, started_at, updated_at,
     note, conclusion, representative_name, representative_refused, refusal_note, submitted_at,

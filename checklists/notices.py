@@ -97,7 +97,7 @@ def acknowledgement_rates(*, enterprises) -> list[RateRow]:
     current = {m.scene_id: m for m in Manual.objects.filter(status="published").select_related("scene")}
     if not current:
         return []
-    base = enterprises.filter(scene_id__in=current, licence_status=Enterprise.LicenceStatus.ACTIVE).order_by()
+    base = enterprises.filter(Enterprise.visitable_q(), scene_id__in=current).order_by()
     totals = base.values("scene_id", "district_id").annotate(n=Count("pk"))
     read = ManualAcknowledgement.objects.filter(manual__in=current.values()).values("enterprise_id")
     acknowledged = {

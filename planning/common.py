@@ -126,8 +126,7 @@ def area_enterprises(*, area: Area, scene: Scene | None = None) -> QuerySet[Ente
     Only this and the recorded filters decide a pool (not the actor's role, which may change),
     so a draw's pool can be derived again later; area_check keeps it inside the actor's scope."""
     qs = Enterprise.objects.filter(
-        scene__in=Scene.objects.filter(departments=area.department),
-        licence_status=Enterprise.LicenceStatus.ACTIVE,
+        Enterprise.visitable_q(), scene__in=Scene.objects.filter(departments=area.department)
     )
     if area.district is not None:
         qs = qs.filter(district__in=District.objects.filter(path__startswith=area.district.path))

@@ -162,6 +162,20 @@ class Enterprise(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.uscc})"
 
+    # "Can be visited", defined once: only a business with an active licence is trading. Plans and
+    # draws pick from these (planning.common.area_enterprises) and the risk ranking lists them by
+    # default (supervision.risk.selectors.ranking); a suspended, revoked or deregistered one is
+    # "closed" and goes to the ranking's list of closures to check.
+    @staticmethod
+    def visitable_q(prefix: str = "") -> Q:
+        """A filter for visitable enterprises; ``prefix`` reaches them through a relation
+        (``"enterprise__"`` from a score). Negated (``~``) it selects the closed ones."""
+        return Q(**{f"{prefix}licence_status": Enterprise.LicenceStatus.ACTIVE})
+
+    @property
+    def is_visitable(self) -> bool:
+        return self.licence_status == Enterprise.LicenceStatus.ACTIVE
+
     def clean(self):
         from core.reference import FEATURES
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import BooleanField, Case, Value, When
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -18,6 +19,7 @@ from ninja.pagination import paginate
 from core import permissions
 from core.api_schemas import ErrorOut
 from core.errors import DomainError, NotFound
+from core.models import Enterprise
 from core.pagination import NoCountPagination
 from supervision.models import CreditEvent, CreditRating, RiskLevel, ScoreRun, ScoringPolicy
 from supervision.risk import scoring
@@ -50,9 +52,31 @@ class RefOut(Schema):
     name: str = Field(..., alias="display_name")
 
 
+class OpenOrderOut(Schema):
+    id: int
+    number: str
+    status: str
+    deadline: datetime
+    overdue: bool
+    url: str = Field(..., description="the order's page")
+
+    @staticmethod
+    def resolve_overdue(obj) -> bool:
+        return obj.is_overdue
+
+    @staticmethod
+    def resolve_url(obj) -> str:
+        # By name: risk may not import the inspections feature (independent of it in the features
+        # layer). Every ranker may open it (supervision.risk.selectors.open_orders_attach).
+        return reverse("loop:order", args=[obj.pk])
+
+
 class ScoreOut(Schema):
     uscc: str
     name: str
+    licence_status: Enterprise.LicenceStatus = Field(
+        ..., description="only active licences are listed unless the licence filter says otherwise"
+    )
     district: RefOut
     scene: RefOut
     risk: float = Field(..., description="0-100; the sum of the factor contributions")
@@ -66,10 +90,28 @@ class ScoreOut(Schema):
     factors: dict[str, float] = Field(..., description="factor -> points of the risk score")
     policy_version: int
     as_of: datetime
+    open_order: OpenOrderOut | None = Field(
+        None,
+        description="the order not closed yet with the earliest deadline, where the follow-up of "
+        "the findings is tracked (live, not as of the score); null: none. Ranking list only.",
+    )
+    more_open_orders: int = Field(0, description="open orders besides open_order. Ranking list only.")
 
     @staticmethod
     def resolve_uscc(obj) -> str:
         return obj.enterprise.uscc
+
+    @staticmethod
+    def resolve_licence_status(obj) -> str:
+        return obj.enterprise.licence_status
+
+    @staticmethod
+    def resolve_open_order(obj):
+        return getattr(obj, "open_order", None)
+
+    @staticmethod
+    def resolve_more_open_orders(obj) -> int:
+        return getattr(obj, "more_open_orders", 0)
 
     @staticmethod
     def resolve_name(obj) -> str:
@@ -99,7 +141,19 @@ class RankingFilter(Schema):
     tier: str | None = Field(None, max_length=2, description="1, 2, 3 or 4")
     risk_level: str | None = Field(None, max_length=10, description="low, medium or high")
     credit: str | None = Field(None, max_length=1, description="A, B, C or D")
-    order: str | None = Field(None, max_length=10, description="risk (default), tier, credit or overdue")
+    order: str | None = Field(
+        None,
+        max_length=10,
+        # What each order ranks, in the words the page shows beside its order selector.
+        description="risk (default), tier, credit or overdue. "
+        + " ".join(f"{name}: {meaning}" for name, meaning in ranking.ORDER_MEANINGS.items()),
+    )
+    licence: str | None = Field(
+        None,
+        max_length=10,
+        description="open (default): businesses with an active licence, the ones plans and draws can "
+        "visit; closed: suspended, revoked or deregistered, to check that they stopped trading; all",
+    )
 
 
 class FactorOut(Schema):
@@ -212,12 +266,29 @@ class ScoreRunOut(Schema):
 # --- the ranking -------------------------------------------------------------------------------------
 
 
-@router.get("/ranking", response={200: list[ScoreOut], **READ_ERRORS})
+RANKING_DESCRIPTION = """Scores of the enterprises in the caller's scope, filtered and ordered as on the
+regulators' ranking page.
+
+What the risk score ranks: it adds up nine weighted factors (``factors``, in points that sum to
+``risk``). Eight estimate the risk of a serious violation (past violations, open rectification
+orders, complaints, self-inspections, the scene's inherent risk, the licence). One, ``visit_gap``
+(time since the last inspection against the interval of the tier), measures how due a visit is:
+it drops to zero right after an inspection, so a business just inspected ranks below what its
+findings alone would give; ``open_order`` shows where the follow-up of those findings is tracked.
+Each policy version sets the weights (``GET /scoring/policies/{version}``).
+
+By default only businesses with an active licence are listed (the ones plans and draws can
+visit); ``licence=closed`` lists the suspended, revoked and deregistered ones, whose closure
+should be checked, and ``licence=all`` both."""
+
+
+@router.get("/ranking", response={200: list[ScoreOut], **READ_ERRORS}, description=RANKING_DESCRIPTION)
 @paginate(NoCountPagination)
 def list_ranking(request, filters: Query[RankingFilter]):
     _ranking_reader(request)
     parsed = ranking.ranking_filters_parse(**filters.dict())
-    return ranking.ranking(user=request.user, filters=parsed)
+    # One query more for the page's open orders, never one per row.
+    return ranking.WithOpenOrders(ranking.ranking(user=request.user, filters=parsed))
 
 
 def _breakdown(explanation: ranking.Explanation) -> dict:

@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from core import permissions
 from core.audit import audit_record
 from core.errors import DomainError
-from core.models import Department, District, Scene
+from core.models import Department, District, Enterprise, Scene
 from core.pages import add_domain_error, paginate
 from core.pagination import Page
 from supervision.models import CreditEvent, CreditRating, EnterpriseScore, RiskLevel
@@ -37,12 +37,17 @@ from supervision.risk.views.gates import forbidden, ranking_only
 PAGE_SIZE = 50
 # A spreadsheet of more rows is slow to build and to open; CSV streams any size.
 XLSX_MAX_ROWS = 100_000
-FILTER_KEYS = ("district", "scene", "department", "tier", "risk_level", "credit", "order")
+FILTER_KEYS = ("district", "scene", "department", "tier", "risk_level", "credit", "order", "licence")
 ORDER_LABELS = {
     "risk": gettext_lazy("Risk score"),
     "tier": gettext_lazy("Tier"),
     "credit": gettext_lazy("Credit rating"),
     "overdue": gettext_lazy("Overdue orders"),
+}
+LICENCE_LABELS = {
+    "open": gettext_lazy("Open businesses (licence active)"),
+    "closed": gettext_lazy("Closed: licence suspended, revoked or deregistered"),
+    "all": gettext_lazy("Every licence status"),
 }
 
 
@@ -81,13 +86,18 @@ def _render_list(request, raw, filters, *, errors=None, message=None, status=200
     if filters is None:
         page = Page(EnterpriseScore.objects.none(), page=1, page_size=PAGE_SIZE)
     else:
-        page = paginate(request, ranking.ranking(user=request.user, filters=filters), page_size=PAGE_SIZE)
+        rows = ranking.WithOpenOrders(ranking.ranking(user=request.user, filters=filters))
+        page = paginate(request, rows, page_size=PAGE_SIZE)
     offset = (page.number - 1) * PAGE_SIZE
     query = request.GET.copy()
     for key in ("page", "format"):
         query.pop(key, None)
     # The pager and the export links keep the filters, never the format of a refused export.
     page.query = query.urlencode()
+    # Which list the heading names: the parsed filter, or (a refused filter) the one typed if valid.
+    listing = filters.licence if filters else raw["licence"] if raw["licence"] in ranking.LICENCES else "open"
+    closed = query.copy()
+    closed["licence"] = "closed"
     context = {
         "page": page,
         "rows": [
@@ -104,12 +114,27 @@ def _render_list(request, raw, filters, *, errors=None, message=None, status=200
         "tiers": ranking.TIERS,
         "risk_levels": RiskLevel.choices,
         "credits": CreditRating.choices,
-        "orders": list(ORDER_LABELS.items()),
+        "orders": [(name, label, _(ranking.ORDER_MEANINGS[name])) for name, label in ORDER_LABELS.items()],
+        "order_meaning": _(ranking.ORDER_MEANINGS[filters.order if filters else "risk"]),
+        "licences": list(LICENCE_LABELS.items()),
+        "listing": listing,
+        "closed_query": closed.urlencode(),
+        "due": _due(page.items),
         "factors": list(FACTORS.items()),
         "xlsx_max": XLSX_MAX_ROWS,
         "can_manage": permissions.can_manage_scoring(request.user),
     }
     return render(request, "risk/ranking.html", context, status=status)
+
+
+def _due(scores) -> list[dict]:
+    """How much of the score measures due-ness, under each policy that computed the rows shown
+    (one, except while a recompute with a new policy is under way): no query, the rows carry it."""
+    policies = {score.policy.version: score.policy for score in scores}
+    return [
+        {"version": version, "points": ranking.due_points(policy)}
+        for version, policy in sorted(policies.items(), reverse=True)
+    ]
 
 
 def _bars(score) -> list[dict]:
@@ -144,6 +169,7 @@ def _header() -> list[str]:
         *(str(label) for label in FACTORS.values()),
         _("Policy version"),
         _("As of"),
+        _("Licence status"),
     ]
 
 
@@ -152,7 +178,7 @@ def _text(value: str) -> str:
     return f"'{value}" if value[:1] in {"=", "+", "-", "@"} else value
 
 
-def _rows(queryset, levels: dict):
+def _rows(queryset, levels: dict, statuses: dict):
     for position, score in enumerate(queryset.iterator(chunk_size=2000), start=1):
         enterprise = score.enterprise
         yield [
@@ -172,6 +198,7 @@ def _rows(queryset, levels: dict):
             *(round(points, 2) for points in ranking.contributions(score).values()),
             score.policy.version,
             timezone.localtime(score.as_of).strftime("%Y-%m-%d %H:%M"),
+            statuses.get(enterprise.licence_status, enterprise.licence_status),
         ]
 
 
@@ -207,11 +234,12 @@ def _export(request, raw, filters: ranking.RankingFilters, fmt: str):
             data={"format": fmt, "filters": filters.as_data(), "rows": count},
         )
     levels = {value: str(label) for value, label in RiskLevel.choices}
+    statuses = {value: str(label) for value, label in Enterprise.LicenceStatus.choices}
     header = _header()
     stamp = timezone.localdate().isoformat()
     if fmt == "csv":
         response = StreamingHttpResponse(
-            _csv_lines(header, _rows(queryset, levels), translation.get_language()),
+            _csv_lines(header, _rows(queryset, levels, statuses), translation.get_language()),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="ranking-{stamp}.csv"'
@@ -219,7 +247,7 @@ def _export(request, raw, filters: ranking.RankingFilters, fmt: str):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Risk ranking")[:31])
     sheet.append(header)
-    for row in _rows(queryset, levels):
+    for row in _rows(queryset, levels, statuses):
         sheet.append(row)
     # A temporary file, not memory: 100,000 rows compress to megabytes. FileResponse closes it.
     out = tempfile.TemporaryFile()  # noqa: SIM115
@@ -263,6 +291,7 @@ def ranking_distribution(request):
         "tiers": ranking.TIERS,
         "risk_levels": RiskLevel.choices,
         "credits": CreditRating.choices,
+        "licences": list(LICENCE_LABELS.items()),
     }
     return render(request, "risk/ranking_distribution.html", context, status=status)
 
