@@ -379,6 +379,20 @@ ROWS = [
         "GET", "landing", scoped("public", 200, anonymous=200), params=lambda w, o: {"token": w.code[o].token}
     ),
     Row(
+        "GET",
+        "landing-timeline",
+        scoped("public", 200, anonymous=200),
+        params=lambda w, o: {"token": w.code[o].token},
+        note="whoever holds the code; the public sees the published part",
+    ),
+    Row(
+        "GET",
+        "enterprise-timeline",
+        scoped("enterprise", 200, anonymous=LOGIN),
+        params=enterprise,
+        note="what the caller may see of an enterprise in scope",
+    ),
+    Row(
         "POST",
         "landing",
         scoped("public", 422, anonymous=422),
@@ -675,6 +689,13 @@ ROWS = [
     ),
     api_row("GET", "enterprises", flat(200, anonymous=401)),
     api_row("GET", "enterprises/{uscc}", scoped("enterprise", 200, anonymous=401), params=enterprise),
+    api_row(
+        "GET",
+        "enterprises/{uscc}/timeline",
+        scoped("enterprise", 200, anonymous=401),
+        params=enterprise,
+        note="each entry filtered by its feature's rules (tests/supervision/landing/test_timeline.py)",
+    ),
     api_row(
         "GET",
         "scan/{token}",

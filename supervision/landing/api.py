@@ -1,16 +1,22 @@
-"""GET /api/v1/scan/<token>: what a scanned code shows to the caller, the same faces as the page."""
+"""GET /api/v1/scan/<token>: what a scanned code shows to the caller, the same faces as the page;
+GET /api/v1/enterprises/<uscc>/timeline: the enterprise's timeline, as the timeline page has it."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja.pagination import paginate
 
+from core import selectors
 from core.api import RefOut
 from core.api_auth import ANYONE
 from core.api_schemas import ErrorOut
 from core.errors import DomainError, NotFound
 from core.models import Enterprise
+from core.pagination import NoCountPagination
+from core.timeline import Entry
 from supervision.landing.panels import landing_open
+from supervision.landing.timeline import timeline_for
 
 router = Router(tags=["core"])
 
@@ -57,3 +63,44 @@ def scan(request, token: str):
     if landing.view == "public":
         card = {key: value for key, value in card.items() if key in PUBLIC_FIELDS}
     return {"view": landing.view, "enterprise": card}
+
+
+class TimelineEntryOut(Schema):
+    """One entry of an enterprise's timeline, in the caller's language (Accept-Language)."""
+
+    kind: str = Field(
+        ...,
+        description="What happened, as a code: inspection, order_issued, order_answered, order_closed, "
+        "order_returned, order_overdue, order_escalated, self_inspection, self_issue_fixed, "
+        "complaint_received, complaint_dismissed, complaint_merged, complaint_tasked, complaint_verified, "
+        "complaint_unfounded, credit_event, code_issued, code_replaced, code_revoked, manual_acknowledged, "
+        "publication, published_result, objection_submitted, objection_upheld, objection_rejected",
+    )
+    at: datetime
+    all_day: bool = Field(..., description="Only the day of `at` is meant (show the date alone)")
+    title: str
+    detail: str
+    url: str | None = Field(..., description="The record's page on this site, if the caller may open it")
+    record_id: int = Field(..., description="The id of the record the kind names")
+
+    @staticmethod
+    def resolve_title(entry: Entry) -> str:
+        return str(entry.title)
+
+    @staticmethod
+    def resolve_detail(entry: Entry) -> str:
+        return str(entry.detail)
+
+
+@router.get(
+    "/enterprises/{uscc}/timeline",
+    response={200: list[TimelineEntryOut], 404: ErrorOut, 422: ErrorOut},
+    summary="The enterprise's timeline, newest first",
+)
+@paginate(NoCountPagination)
+def enterprise_timeline(request, uscc: str):
+    """Inspections, orders, self-inspections, complaints, credit events, codes, manual
+    acknowledgements, publications and objections: what the caller may see of each. An enterprise
+    outside the caller's scope is not found."""
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+    return timeline_for(enterprise=enterprise, viewer=request.user)

@@ -4,19 +4,56 @@ core.landing resolves a scan and says which face the viewer gets (public, busine
 regulator); this module, above the features, gathers that face's panels: the published results
 and tier badge (publication), the manual notice (checklists), the latest self-inspection
 (self_inspection), tasks and orders (inspections), the business's own score (risk), and the
-ground floor's own records (history, codes, scans, reports). Shared by the page and the scan API.
+ground floor's own records (codes, scans, reports). Shared by the page and the scan API. The
+enterprise's timeline is not a panel: the page adds its newest entries (supervision.landing.timeline).
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from checklists.notices import manual_notice
 from core.landing import Landing, landing_resolve
-from core.models import AuditEvent, Complaint, Enterprise, IdentityCode, ScanEvent
+from core.models import Complaint, Enterprise, IdentityCode, ScanEvent
 from core.permissions import may_see_own_score, roles_of
 from supervision.inspections.panels import business_panel, inspector_panel
 from supervision.publication.services import own_results, public_tier, published_results_for
 from supervision.risk.selectors import score_explain
 from supervision.self_inspection.services import self_inspection_latest_submitted
+
+# The face a scan showed (core.landing.landing_view_for) and the way it came, in words.
+SCAN_FACES = {
+    "public": _("public card"),
+    "business": _("business dashboard"),
+    "inspector": _("entity card"),
+    "regulator": _("full profile"),
+}
+SCAN_CHANNELS = {"web": _("page"), "api": _("API")}
+
+
+@dataclass(frozen=True)
+class RecentScan:
+    at: datetime
+    face: Promise | str
+    channel: Promise | str
+    outcome: str
+    user_agent: str
+
+
+def recent_scans(*, enterprise: Enterprise, n: int = 10) -> list[RecentScan]:
+    """The full profile's latest scans of the enterprise's codes, in words (no role codes)."""
+    return [
+        RecentScan(
+            at=scan.at,
+            face=SCAN_FACES.get(scan.view, "—"),
+            channel=SCAN_CHANNELS.get(scan.channel, scan.channel),
+            outcome=scan.get_outcome_display(),
+            user_agent=scan.user_agent,
+        )
+        for scan in ScanEvent.objects.filter(enterprise=enterprise).order_by("-at")[:n]
+    ]
 
 
 def landing_open(request, raw_token: str, *, channel: str = "web", record: bool = True) -> Landing:
@@ -37,15 +74,9 @@ def panels_for(view: str, enterprise: Enterprise, user) -> dict:
     }
     if view in {"inspector", "regulator", "business"}:
         extra["latest_self_inspection"] = self_inspection_latest_submitted(enterprise=enterprise)
-    if view in {"inspector", "regulator"}:
-        extra["history"] = list(
-            AuditEvent.objects.filter(target_type="core.enterprise", target_id=str(enterprise.pk)).order_by(
-                "-seq"
-            )[:10]
-        )
     if view == "regulator":
         extra["codes"] = list(IdentityCode.objects.filter(enterprise=enterprise).order_by("-created_at")[:10])
-        extra["recent_scans"] = list(ScanEvent.objects.filter(enterprise=enterprise).order_by("-at")[:10])
+        extra["recent_scans"] = recent_scans(enterprise=enterprise)
         extra["complaints"] = list(
             Complaint.objects.filter(enterprise=enterprise).order_by("-created_at")[:10]
         )

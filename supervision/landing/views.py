@@ -1,20 +1,28 @@
-"""The front door: each role's home page, and the scan landing /c/<token> with the public's
-report form. Composed above the features (supervision.landing.panels)."""
+"""The front door: each role's home page, the scan landing /c/<token> with the public's report
+form, and the enterprise's timeline. Composed above the features (supervision.landing.panels,
+supervision.landing.timeline)."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core import selectors
 from core.errors import DomainError
+from core.landing import landing_resolve
 from core.models import Department, District, Enterprise, Scene
-from core.pages import add_domain_error
+from core.pages import add_domain_error, paginate
 from core.permissions import roles_of
 from supervision.complaints import intake
 from supervision.inspections.panels import business_panel
 from supervision.landing.forms import ReportForm
 from supervision.landing.panels import landing_open
+from supervision.landing.timeline import timeline_for, timeline_recent
 from supervision.risk.selectors import score_explain
+
+TIMELINE_PAGE = 50
 
 
 @require_GET
@@ -78,6 +86,13 @@ def _render_landing(request, scan, token, *, form_errors=None, form_values=None,
         "form_values": form_values or {},
         **scan.extra,
     }
+    if scan.view == "public":
+        context["timeline_url"] = reverse("landing-timeline", args=[token])
+    else:
+        # The entity card, the full profile and the business face: the newest entries of the
+        # enterprise's timeline (the scan API has no use for them, so they are not a panel).
+        context["timeline"] = timeline_recent(enterprise=scan.enterprise, viewer=request.user)
+        context["timeline_url"] = reverse("enterprise-timeline", args=[scan.enterprise.uscc])
     return render(request, f"landing/{scan.view}.html", context, status=status)
 
 
@@ -103,4 +118,45 @@ def _landing_report(request, token: str):
     values = {"text": form.data.get("text", ""), "contact": form.data.get("contact", "")}
     return _render_landing(
         request, scan, token, form_errors=form.field_messages(), form_values=values, status=status
+    )
+
+
+# --- the enterprise's timeline (一企一档) ------------------------------------------------------------
+
+
+def _render_timeline(request, enterprise, *, back_url: str, public_only: bool = False):
+    context = {
+        "enterprise": enterprise,
+        "page": paginate(
+            request, timeline_for(enterprise=enterprise, viewer=request.user), page_size=TIMELINE_PAGE
+        ),
+        "back_url": back_url,
+        "public_only": public_only,
+    }
+    return render(request, "landing/timeline.html", context)
+
+
+@login_required
+@require_GET
+def enterprise_timeline(request, uscc: str):
+    """Everything the viewer may see of an enterprise they have in scope (its members, officials
+    in scope); any other enterprise does not exist for them (404, core.selectors.enterprise_get)."""
+    enterprise = selectors.enterprise_get(user=request.user, uscc=uscc)
+    return _render_timeline(
+        request, enterprise, back_url=reverse("enterprise-detail", args=[enterprise.uscc])
+    )
+
+
+@require_GET
+def landing_timeline(request, token: str):
+    """The timeline behind a scanned code, for anyone holding it: the public sees the published part.
+    Reading it is not a scan, so it is not recorded as one."""
+    scan = landing_resolve(request, token, record=False)
+    if scan.status != 200:
+        return _unavailable(request, scan.status, {"scan": scan})
+    return _render_timeline(
+        request,
+        scan.enterprise,
+        back_url=reverse("landing", args=[token]),
+        public_only=scan.view == "public",
     )
