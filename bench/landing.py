@@ -38,7 +38,7 @@ def ensure_database(name: str, size: int, fresh: bool, env: dict) -> None:
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     started = time.perf_counter()
     subprocess.run(
-        [*manage, "seed_demo", "--enterprises", str(size), "--password", "bench-password-0"],
+        [*manage, "seed_demo", "--enterprises", str(size), "--password", "bench-password-0", "--no-history"],
         cwd=ROOT,
         env=env,
         check=True,

@@ -271,6 +271,7 @@ _DISTRICT_NAMES = {code: name for code, name, _en in reference.DISTRICTS}
 _DISTRICT_CODES, _DISTRICT_CUM = _cumulative((code, p.weight) for code, p in DISTRICT_PROFILES.items())
 _SCENE_CODES, _SCENE_CUM = _cumulative((code, p.weight) for code, p in SCENE_PROFILES.items())
 _SURNAME_VALUES, _SURNAME_CUM = _cumulative(_SURNAMES)
+COMPOUND_SURNAMES = tuple(surname for surname, _weight in _SURNAMES if len(surname) > 1)
 _STATUS_VALUES, _STATUS_CUM = _cumulative(_LICENCE_STATUSES)
 
 
@@ -308,7 +309,8 @@ def _chinese_number(n: int) -> str:
     return ("十" if tens == 1 else digits[tens] + "十") + (digits[ones] if ones else "")
 
 
-def _person_name(rng: random.Random) -> str:
+def person_name(rng: random.Random) -> str:
+    """A Chinese name as people have them: a common surname, one or two given characters."""
     surname = rng.choices(_SURNAME_VALUES, cum_weights=_SURNAME_CUM)[0]
     given = rng.choice(_GIVEN_CHARS)
     if rng.random() < 0.7:
@@ -362,7 +364,7 @@ def _row(index: int, rng: random.Random) -> EnterpriseRow:
         address=address,
         district_code=district_code,
         scene_code=scene_code,
-        legal_representative=_person_name(rng),
+        legal_representative=person_name(rng),
         licence_status=rng.choices(_STATUS_VALUES, cum_weights=_STATUS_CUM)[0],
         opened_on=opened_on,
         latitude=f"{latitude:.6f}",

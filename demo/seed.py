@@ -1,5 +1,5 @@
-"""Demo data: realistic Beijing enterprises (demo.rows, demo.enterprises) and one login per role
-and scope (demo.logins), seeded together here.
+"""Demo data: realistic Beijing enterprises (demo.rows, demo.enterprises), one login per role
+and scope (demo.logins) and the city's past (demo.past), seeded together here.
 
 Used by ``manage.py seed_demo`` for demos, manual testing and load tests (2.5 million
 enterprises, the size of the city, load in minutes on PostgreSQL). Tests and bench/ import the
@@ -25,16 +25,20 @@ from demo.enterprises import (
     enterprises_seed,
 )
 from demo.logins import DEMO_USERS, DemoUser, Login, demo_password, display_width, login_table, users_seed
+from demo.past import DEFAULT_SEED, HISTORY_LIMIT, HistoryResult, history_seed
 from demo.rows import DEMO_MARKER, EnterpriseRow, demo_uscc, enterprise_rows
 from supervision.inspections.services import task_create
 from supervision.models import InspectionTask
 
 __all__ = [
     "CHUNK_SIZE",
+    "DEFAULT_SEED",
     "DEMO_MARKER",
     "DEMO_USERS",
+    "HISTORY_LIMIT",
     "DemoUser",
     "EnterpriseRow",
+    "HistoryResult",
     "Login",
     "Progress",
     "SeedResult",
@@ -48,6 +52,7 @@ __all__ = [
     "display_width",
     "enterprise_rows",
     "enterprises_seed",
+    "history_seed",
     "login_table",
     "users_seed",
 ]
@@ -60,6 +65,7 @@ class SeedResult:
     users_created: list[str] = field(default_factory=list)
     users_updated: list[str] = field(default_factory=list)
     logins: list[Login] = field(default_factory=list)
+    history: HistoryResult | None = None
 
 
 def demo_task_seed() -> None:
@@ -84,9 +90,17 @@ def demo_task_seed() -> None:
 
 
 def demo_seed(
-    *, enterprises: int, password: str, method: str = "auto", progress: Progress | None = None
+    *,
+    enterprises: int,
+    password: str,
+    method: str = "auto",
+    progress: Progress | None = None,
+    history: bool = False,
+    seed: int = DEFAULT_SEED,
 ) -> SeedResult:
-    """Top the demo enterprises up to ``enterprises`` and (re)set the demo logins to ``password``."""
+    """Top the demo enterprises up to ``enterprises``, (re)set the demo logins to ``password`` and,
+    with ``history`` (what ``manage.py seed_demo`` does unless told --no-history), give the first
+    ``HISTORY_LIMIT`` of them their past (demo.past, told from ``seed``) and recompute the scores."""
     created = enterprises_seed(total=enterprises, method=method, progress=progress)
     # Every demo enterprise gets its identity code, as a real rollout would print them all.
     codes_issue_missing(enterprises=demo_enterprises())
@@ -105,4 +119,7 @@ def demo_seed(
                 "users_updated": users_updated,
             },
         )
-    return SeedResult(created, demo_total, users_created, users_updated, logins)
+    result = SeedResult(created, demo_total, users_created, users_updated, logins)
+    if history:
+        result.history = history_seed(seed=seed, enterprises=demo_total)
+    return result

@@ -205,7 +205,7 @@ def test_it_records_one_audit_event_per_run():
 
 def test_the_command_prints_a_random_password_that_works():
     out, err = io.StringIO(), io.StringIO()
-    call_command("seed_demo", "--enterprises", "20", stdout=out, stderr=err)
+    call_command("seed_demo", "--enterprises", "20", "--no-history", stdout=out, stderr=err)
     output = out.getvalue()
     row = re.search(r"^inspector\s+inspector\s.*\s(\S+)$", output, re.MULTILINE)
     assert row, output
@@ -216,8 +216,17 @@ def test_the_command_prints_a_random_password_that_works():
     for spec in demo.DEMO_USERS:
         assert re.search(rf"^{spec.username}\s", output, re.MULTILINE)
     assert "rows/s" in err.getvalue()
+    # --no-history: the register and the logins, no past (that is tests/demo/test_history.py's).
+    assert "demo past" not in output and not AuditEvent.objects.filter(action="demo.history").exists()
 
-    call_command("seed_demo", "--enterprises", "20", stdout=(again := io.StringIO()), stderr=io.StringIO())
+    call_command(
+        "seed_demo",
+        "--enterprises",
+        "20",
+        "--no-history",
+        stdout=(again := io.StringIO()),
+        stderr=io.StringIO(),
+    )
     assert password not in again.getvalue()  # a new one each run
     assert authenticate(username="inspector", password=password) is None
 

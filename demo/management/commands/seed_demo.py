@@ -5,6 +5,7 @@ from core.errors import DomainError
 from core.models import IdentityCode
 from demo.enterprises import business_enterprise
 from demo.logins import demo_password, login_table
+from demo.past import DEFAULT_SEED, HISTORY_LIMIT, HistoryResult
 from demo.seed import demo_seed
 
 
@@ -14,9 +15,11 @@ def _plain(text: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Load demo data: N realistic Beijing enterprises (every district and scene) and one login per "
-        "role and scope. Safe to run again: it creates only the missing enterprises and resets the "
-        "demo logins' password."
+        "Load demo data: N realistic Beijing enterprises (every district and scene), one login per "
+        "role and scope, and two years of supervision past for the first "
+        f"{HISTORY_LIMIT:,} of them (inspections, orders, complaints, self-inspections, credit events, "
+        "and imported records before that), then recompute the scores. Safe to run again: it creates "
+        "only the missing enterprises and past, and resets the demo logins' password."
     )
 
     def add_arguments(self, parser):
@@ -31,16 +34,36 @@ class Command(BaseCommand):
             "--password",
             help="password for every demo login (default: a new random one, printed at the end)",
         )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            help=f"the past's random seed: the same seed tells the same past (default {DEFAULT_SEED}); "
+            "a database that has a past keeps the seed it was first told with",
+        )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="enterprises and logins only, no past and no recompute (load tests of millions)",
+        )
 
-    def handle(self, *args, enterprises: int, password: str | None, **options):
+    def handle(self, *args, enterprises: int, password: str | None, seed: int, no_history: bool, **options):
         password = password or demo_password()
         try:
-            result = demo_seed(enterprises=enterprises, password=password, progress=self._progress)
+            result = demo_seed(
+                enterprises=enterprises,
+                password=password,
+                progress=self._progress,
+                history=not no_history,
+                seed=seed,
+            )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"demo enterprises: {result.enterprises_demo_total:,} ({result.enterprises_created:,} created)"
         )
+        if result.history is not None:
+            self.stdout.write(self._history(result.history, seed))
         self.stdout.write(
             f"demo logins: {len(result.users_created)} created, {len(result.users_updated)} reset\n"
         )
@@ -48,6 +71,29 @@ class Command(BaseCommand):
         code = IdentityCode.objects.filter(enterprise=business_enterprise(), status="active").first()
         if code:
             self.stdout.write(f"\nscan the business's code: {codes.code_url(code.token)}")
+
+    def _history(self, history: HistoryResult, asked: int) -> str:
+        if not history.built:
+            line = (
+                f"demo past: already there for demo enterprises #0-#{history.stop - 1:,} "
+                f"(seed {history.seed})"
+            )
+        else:
+            counts = history.counts
+            line = (
+                f"demo past (seed {history.seed}) for demo enterprises "
+                f"#{history.start:,}-#{history.stop - 1:,}: "
+                f"{counts.get('supervision.inspection', 0):,} inspections, "
+                f"{counts.get('supervision.rectificationorder', 0):,} orders, "
+                f"{counts.get('core.complaint', 0):,} complaints, "
+                f"{counts.get('supervision.selfinspection', 0):,} self-inspections, "
+                f"{counts.get('supervision.creditevent', 0):,} credit events, "
+                f"{counts.get('history.historicalinspection', 0):,} imported inspections "
+                f"in {history.seconds:.1f} s; scores recomputed"
+            )
+        if history.seed != asked:
+            line += f"\n  (--seed {asked} not used: this database's past was told with seed {history.seed})"
+        return line
 
     def _progress(self, done: int, total: int, rate: float) -> None:
         # stderr, so that stdout stays the summary a script can read.
