@@ -71,10 +71,13 @@ def sketch(stops: list[Stop], *, width: int = 600, height: int = 360, margin: in
     span_x = max((max(lons) - min(lons)) * squeeze, 1e-6)
     span_y = max(max(lats) - min(lats), 1e-6)
     scale = min((width - 2 * margin) / span_x, (height - 2 * margin) / span_y)
+    # Centred: the drawing's spare room goes equally to both sides (one stop sits in the middle).
+    left = (width - (max(lons) - min(lons)) * squeeze * scale) / 2
+    bottom = (height - (max(lats) - min(lats)) * scale) / 2
     coords = [
         (
-            round(margin + (lon - min(lons)) * squeeze * scale, 1),
-            round(height - margin - (lat - min(lats)) * scale, 1),
+            round(left + (lon - min(lons)) * squeeze * scale, 1),
+            round(height - bottom - (lat - min(lats)) * scale, 1),
         )
         for lat, lon in points
     ]

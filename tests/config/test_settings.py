@@ -1,6 +1,11 @@
 """Settings are read once per process, so each case starts a fresh interpreter."""
 
+import base64
+import io
+
 import pytest
+import zxingcpp
+from PIL import Image
 
 from core import env
 from tests.factories import PRODUCTION, run_manage
@@ -75,3 +80,21 @@ def test_a_database_url_without_a_name_is_refused(monkeypatch):
 def test_the_public_base_url_loses_its_trailing_slash(monkeypatch):
     monkeypatch.setenv("URL", "https://example.gov.cn/")
     assert env.env_url("URL", "http://x") == "https://example.gov.cn"
+
+
+@pytest.mark.parametrize("port", ["8101", "9123"])
+def test_a_server_on_another_port_prints_codes_that_point_to_it(tmp_path, port):
+    """PUBLIC_BASE_URL unset: the code a server started with PORT prints decodes to that port."""
+    script = (
+        "import base64; from core.codes import code_url; from core.qr import qr_png; "
+        "print(base64.b64encode(qr_png(code_url('ABCDEFGHJKMN'))).decode())"
+    )
+    # An empty PUBLIC_BASE_URL is unset (core.env), whatever the environment running the tests says.
+    result = run_manage(
+        "shell", "-c", script, DEBUG="1", PORT=port, PUBLIC_BASE_URL="", VAR_DIR=str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(result.stdout.split()[-1]))))
+
+    assert [barcode.text for barcode in decoded] == [f"http://127.0.0.1:{port}/c/ABCDEFGHJKMN"]

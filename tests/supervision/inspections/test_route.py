@@ -69,6 +69,14 @@ def test_the_sketch_keeps_north_up_and_fits_the_box():
     assert north["y"] < south["y"]
     assert all(10 <= p["x"] <= 190 and 10 <= p["y"] <= 90 for p in sketch["points"])
     assert sketch["path"].startswith("M")
+    # A north-south route is centred across the box.
+    assert south["x"] == north["x"] == 100
+
+
+def test_one_stop_sits_in_the_middle_of_the_sketch():
+    stops, _ = route.day_route([stop("only", 39.9, 116.4)])
+    sketch = route.sketch(stops, width=200, height=100, margin=10)
+    assert [(p["x"], p["y"]) for p in sketch["points"]] == [(100, 50)]
 
 
 @pytest.fixture
