@@ -650,6 +650,7 @@ ROWS = [
     # --- regulators' desk ----------------------------------------------------------------------------
     Row("GET", "monitor:loop", flat(200, anonymous=LOGIN, denied=NOT_REGULATORS)),
     Row("GET", "monitor:ratings", flat(200, anonymous=LOGIN, denied=NOT_REGULATORS)),
+    Row("GET", "monitor:consistency", flat(200, anonymous=LOGIN, denied=NOT_REGULATORS)),
     Row("GET", "monitor:tasks", flat(200, anonymous=LOGIN, denied=NOT_REGULATORS)),
     Row(
         "GET",

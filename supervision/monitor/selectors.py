@@ -78,6 +78,9 @@ def _percent(part: int, whole: int) -> Decimal | None:
 # --- filters -------------------------------------------------------------------------------------------
 
 
+EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
+
+
 def date_range_parse(*, start: str | None, end: str | None) -> tuple[date | None, date | None]:
     """``?from=&to=`` as dates (both inclusive); empty means open-ended."""
     try:
@@ -85,6 +88,12 @@ def date_range_parse(*, start: str | None, end: str | None) -> tuple[date | None
         last = date.fromisoformat(end) if end else None
     except ValueError:
         raise MonitorError(_("Give dates as YYYY-MM-DD."), code="invalid_date") from None
+    # Days outside what the records can hold would overflow the conversion to local midnight.
+    if any(day and not EARLIEST <= day <= LATEST for day in (first, last)):
+        raise MonitorError(
+            _("Give dates between %(earliest)s and %(latest)s.") % {"earliest": EARLIEST, "latest": LATEST},
+            code="invalid_date",
+        )
     if first and last and last < first:
         raise MonitorError(_("The date range ends before it starts."), code="invalid_range")
     return first, last

@@ -1,7 +1,10 @@
-"""Regulators' desktop pages: the loop monitor, the ratings of inspections, and task planning.
+"""Regulators' desktop pages: the loop monitor, the ratings of inspections, the inspectors'
+consistency report, and task planning.
 
 Only regulators and platform admins reach them (anyone else gets 404, as for a page that does not
-exist); every number is limited to the enterprises in the user's scope by supervision.monitor.selectors.
+exist); every number is limited to the enterprises in the user's scope by supervision.monitor.selectors
+(the consistency report lists only inspectors and visits in scope, but compares them with rates
+drawn from every inspection of the period: supervision.monitor.consistency).
 Exports are data leaving the system, so each one is written to the audit chain.
 """
 
@@ -25,8 +28,9 @@ from core.pages import paginate
 from supervision.inspections import services as workflow
 from supervision.inspections.permissions import tasks_visible_to
 from supervision.models import InspectionTask
+from supervision.monitor import consistency
 from supervision.monitor import selectors as monitor
-from supervision.monitor.forms import TaskCancelForm, TaskPlanForm
+from supervision.monitor.forms import ConsistencyFilterForm, TaskCancelForm, TaskPlanForm
 
 PAGE_SIZE = 50
 
@@ -192,6 +196,116 @@ def _ratings_csv(request, first, last) -> HttpResponse:
     )
     stamp = timezone.localdate().isoformat()
     return _csv_response(f"ratings-{table}-{stamp}.csv", header, lines)
+
+
+# --- inspectors' consistency ---------------------------------------------------------------------------
+
+
+def _decimal(value: float | None, places: int) -> str:
+    return "" if value is None else f"{value:.{places}f}"
+
+
+@login_required
+@require_GET
+def inspector_consistency(request):
+    """Each inspector's finding rate against the rate expected for the visits they made (the method
+    is supervision.monitor.consistency's docstring, and is said on the page). An inspector sees no
+    colleague's figures: the page is 404 for anyone but regulators and admins."""
+    _regulator_only(request.user)
+    departments = consistency.departments_for(request.user)
+    districts = consistency.districts_for(request.user)
+    form = ConsistencyFilterForm(
+        request.GET, departments=departments, districts=districts, today=timezone.localdate()
+    )
+    sort = request.GET.get("sort", "")
+    if sort not in consistency.SORTS:
+        sort = consistency.SORTS[0]
+    context = {
+        "form": form,
+        "departments": list(departments),
+        "districts": list(districts),
+        "severities": list(consistency.SEVERITY_LABELS.items()),
+        "sort": sort,
+        "confidence": round(consistency.CONFIDENCE * 100),
+        "minimum": consistency.DEFAULT_MINIMUM,
+        "rows": None,
+    }
+    if not form.is_valid():
+        context["values"] = {name: form.data.get(name, "") for name in form.fields}
+        return render(request, "monitor/consistency.html", context, status=400)
+    arguments = form.report_arguments()
+    rows = consistency.sort_rows(consistency.consistency_report(user=request.user, **arguments), sort)
+    if request.GET.get("format") == "csv":
+        return _consistency_csv(request, rows, arguments, sort)
+    page = paginate(request, rows, page_size=PAGE_SIZE)
+    consistency.name_rows(page.items)
+    query = request.GET.copy()
+    for key in ("page", "format", "sort"):
+        query.pop(key, None)
+    context |= {
+        "page": page,
+        "rows": page.items,
+        "minimum": arguments["minimum"],
+        "severity_label": consistency.SEVERITY_LABELS[arguments["severity"]],
+        "values": {
+            "from": arguments["first"].isoformat(),
+            "to": arguments["last"].isoformat(),
+            "department": arguments["department"].code if arguments["department"] else "",
+            "district": arguments["district"].code if arguments["district"] else "",
+            "severity": arguments["severity"],
+            "minimum": arguments["minimum"],
+        },
+        "query": query.urlencode(),
+    }
+    return render(request, "monitor/consistency.html", context)
+
+
+def _consistency_csv(request, rows, arguments: dict, sort: str) -> HttpResponse:
+    consistency.name_rows(rows)
+    confidence = round(consistency.CONFIDENCE * 100)
+    header = [
+        _("Inspector"),
+        _("Department"),
+        _("Inspections compared"),
+        _("Not compared"),
+        _("Observed"),
+        _("Expected"),
+        _("Observed / expected"),
+        _("%(confidence)s%% interval, lower bound") % {"confidence": confidence},
+        _("%(confidence)s%% interval, upper bound") % {"confidence": confidence},
+        _("Assessment"),
+    ]
+    lines = [
+        [
+            row.label,
+            row.department,
+            row.inspections,
+            row.not_compared,
+            row.observed,
+            _decimal(row.expected, 3),
+            _decimal(row.ratio, 3),
+            _decimal(row.judgement.lower, 3),
+            _decimal(row.judgement.upper, 3),
+            str(row.flag_label),
+        ]
+        for row in rows
+    ]
+    department, district = arguments["department"], arguments["district"]
+    audit_record(
+        actor=request.user,
+        action="export.inspector_consistency",
+        data={
+            **_range_data(arguments["first"], arguments["last"]),
+            "severity": arguments["severity"],
+            "department": department.code if department else None,
+            "district": district.code if district else None,
+            "minimum": arguments["minimum"],
+            "sort": sort,
+            "rows": len(lines),
+        },
+    )
+    stamp = timezone.localdate().isoformat()
+    return _csv_response(f"inspector-consistency-{stamp}.csv", header, lines)
 
 
 # --- planning ------------------------------------------------------------------------------------------

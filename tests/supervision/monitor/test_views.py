@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from core.models import AuditEvent, Department
@@ -105,6 +105,15 @@ def test_the_loop_page_reports_a_bad_date(client, orders, regulator_user):
     response = client.get(LOOP, {"from": "2025-13-01"}, headers={"accept-language": "en"})
     assert response.status_code == 400
     assert "YYYY-MM-DD" in response.content.decode()
+
+
+@pytest.mark.parametrize("page", [LOOP, reverse_lazy("monitor:ratings")])
+@pytest.mark.parametrize("query", [{"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "1989-12-31"}])
+def test_a_day_beyond_the_records_is_a_clear_error_not_an_overflow(client, orders, regulator_user, page, query):
+    client.force_login(regulator_user)
+    response = client.get(page, query, headers={"accept-language": "en"})
+    assert response.status_code == 400
+    assert "Give dates between 1990-01-01 and 2100-12-31." in response.content.decode()
 
 
 def test_the_loop_csv_export_is_excel_ready_and_audited(client, orders, regulator_user):
