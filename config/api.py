@@ -7,6 +7,7 @@ imports no feature: each package keeps its router in its own api.py.
 from checklists.api import router as checklists_router
 from core.api import router as core_router
 from core.api_root import api
+from history.api import router as history_router
 from planning.api import router as planning_router
 from supervision.complaints.api import router as complaints_router
 from supervision.inspections.api import router as inspections_router
@@ -25,6 +26,7 @@ for router in (
     planning_router,
     complaints_router,
     publication_router,
+    history_router,
 ):
     api.add_router("/", router)
 

@@ -17,6 +17,11 @@ departments publish restaurant inspections in; San Francisco's archive in
   never duplicated.
 - One transaction for the whole run, rows written with ``bulk_create`` in chunks; one
   ``history.import_lives`` audit event in that transaction.
+- Then, when the folder holds them, the exchange files of other departments' data
+  (``attributes.csv``, ``signals.csv``; history.sources.files), once the businesses exist so that
+  their keys resolve. Each file is accepted whole or refused whole (its problems in
+  ``exchange_refused``; the LIVES feeds stay imported); the sources it names are created if they
+  do not exist (business key: the LIVES business id).
 """
 
 import csv
@@ -34,6 +39,7 @@ from core.audit import audit_record
 from core.errors import DomainError
 from core.models import District, Enterprise, Scene
 from history.models import HistoricalFinding, HistoricalInspection, Source, SourceRecord
+from history.sources.files import FileImport, exchange_files_in, import_exchange_file
 
 SOURCE = Source.LIVES
 # "LE" (LivEs), not "LV": V is not in the USCC alphabet. Demo data uses "DM".
@@ -77,6 +83,8 @@ class LivesReport:
     files: dict[str, str] = field(default_factory=dict)  # feed -> "name (encoding)"
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    exchange: list[FileImport] = field(default_factory=list)
+    exchange_refused: list[tuple[str, DomainError]] = field(default_factory=list)  # (file, why)
     seconds: float = 0.0
 
 
@@ -188,6 +196,11 @@ def lives_import(
         _import_violations(feeds["violations"], enterprise_ids, inspections, report)
         report.counts["rejected"] = len(report.errors)
         audit_record(actor=None, action="history.import_lives", data=report.counts)
+    for path, content in exchange_files_in(directory):
+        try:
+            report.exchange.append(import_exchange_file(path=path, content=content, create_sources=True))
+        except DomainError as exc:
+            report.exchange_refused.append((path.name, exc))
     report.seconds = time.perf_counter() - started
     return report
 
