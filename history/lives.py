@@ -12,6 +12,9 @@ departments publish restaurant inspections in; San Francisco's archive in
 - Every LIVES business becomes an Enterprise in one district and scene chosen by the caller, with a
   synthetic but valid USCC derived from the business id ("LE" marker at positions 9-10, like the
   demo data's "DM"), so the same id always gets the same code.
+- The optional ``latitude``/``longitude`` columns become the enterprise's location (0/0 means
+  unknown; an impossible point is reported and the business imported without one): off-site
+  signals located by a point (a hotline complaint about the street) reach the businesses near it.
 - Re-running is a no-op: businesses upsert by (source, business id); an inspection that already
   exists (enterprise, date, type) is skipped together with its violations, so findings are
   never duplicated.
@@ -30,6 +33,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.db import transaction
@@ -212,7 +216,7 @@ def _import_businesses(feed: _Feed, district: District, scene: Scene, report: Li
         report.errors.append(RowError(feed.name, line, column, reason, value))
 
     division = district.code[:6]
-    accepted: dict[str, tuple[str, str, str]] = {}  # source id -> (uscc, name, address)
+    accepted: dict[str, tuple] = {}  # source id -> (uscc, name, address, latitude, longitude)
     first_line: dict[str, int] = {}
     for line, row in feed.rows:
         raw_id = row["business_id"].strip()
@@ -234,10 +238,14 @@ def _import_businesses(feed: _Feed, district: District, scene: Scene, report: Li
             reject(line, "address", f"longer than {ADDRESS_MAX} characters", address)
             continue
         first_line[source_id] = line
+        latitude, longitude = _location(row)
+        if latitude is _BAD:
+            reject(line, "latitude", "not a location; imported without one", f"{row.get('latitude')}")
+            latitude = longitude = None
         # Our own open-data export carries the real USCC; other feeds get a synthetic one.
         certificate = uscc.normalize(row.get("business_certificate") or "")
         code = certificate if uscc.is_valid(certificate) else lives_uscc(int(source_id), division=division)
-        accepted[source_id] = (code, name, address)
+        accepted[source_id] = (code, name, address, latitude, longitude)
 
     known = dict(SourceRecord.objects.filter(source=SOURCE).values_list("source_id", "enterprise_id"))
     existing_by_uscc: dict[str, Enterprise] = {}
@@ -246,18 +254,30 @@ def _import_businesses(feed: _Feed, district: District, scene: Scene, report: Li
         existing_by_uscc.update((e.uscc, e) for e in Enterprise.objects.filter(uscc__in=chunk))
 
     created, changed, unchanged, relinked = [], [], 0, []
-    for source_id, (code, name, address) in accepted.items():
+    for source_id, (code, name, address, latitude, longitude) in accepted.items():
         enterprise = existing_by_uscc.get(code)
         if enterprise is None:
             created.append(
-                (source_id, Enterprise(uscc=code, name=name, address=address, district=district, scene=scene))
+                (
+                    source_id,
+                    Enterprise(
+                        uscc=code,
+                        name=name,
+                        address=address,
+                        latitude=latitude,
+                        longitude=longitude,
+                        district=district,
+                        scene=scene,
+                    ),
+                )
             )
             continue
         if source_id not in known:
             # The enterprise survived but its source record did not: link it again rather than fail.
             relinked.append(SourceRecord(source=SOURCE, source_id=source_id, enterprise=enterprise))
-        if (enterprise.name, enterprise.address) != (name, address):
-            enterprise.name, enterprise.address = name, address
+        fields = (name, address, latitude, longitude)
+        if (enterprise.name, enterprise.address, enterprise.latitude, enterprise.longitude) != fields:
+            enterprise.name, enterprise.address, enterprise.latitude, enterprise.longitude = fields
             changed.append(enterprise)
         else:
             unchanged += 1
@@ -268,7 +288,7 @@ def _import_businesses(feed: _Feed, district: District, scene: Scene, report: Li
     for chunk in _chunks(records):
         SourceRecord.objects.bulk_create(chunk)
     for chunk in _chunks(changed):
-        Enterprise.objects.bulk_update(chunk, ["name", "address", "updated_at"])
+        Enterprise.objects.bulk_update(chunk, ["name", "address", "latitude", "longitude", "updated_at"])
 
     report.counts.update(
         businesses_read=len(feed.rows),
@@ -279,6 +299,30 @@ def _import_businesses(feed: _Feed, district: District, scene: Scene, report: Li
     known.update((s, e.pk) for s, e in created)
     known.update((r.source_id, r.enterprise_id) for r in relinked)
     return known
+
+
+_BAD = object()
+COORDINATE = Decimal("0.000001")
+
+
+def _location(row) -> tuple:
+    """The business's point from the optional latitude and longitude columns, as the register stores
+    it (6 decimals); (None, None) when absent, (_BAD, _BAD) when not a point on Earth. Feeds write
+    0/0 for "unknown": that is no location, not the Gulf of Guinea."""
+    raw = ((row.get("latitude") or "").strip(), (row.get("longitude") or "").strip())
+    if not all(raw):
+        return None, None
+    try:
+        latitude, longitude = (Decimal(value) for value in raw)
+    except InvalidOperation:
+        return _BAD, _BAD
+    if not (latitude.is_finite() and longitude.is_finite()):
+        return _BAD, _BAD
+    if latitude == 0 and longitude == 0:
+        return None, None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return _BAD, _BAD
+    return latitude.quantize(COORDINATE), longitude.quantize(COORDINATE)
 
 
 def _business(row, line, feed: _Feed, enterprise_ids: dict[str, int], report: LivesReport) -> int | None:

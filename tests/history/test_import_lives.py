@@ -1,3 +1,4 @@
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,29 @@ def test_it_updates_a_renamed_business_in_place(tmp_path):
     assert report.counts["enterprises_updated"] == 1
     assert SourceRecord.objects.get(source_id="10").enterprise.name == "Tiramisù Kitchen"
     assert Enterprise.objects.count() == 2
+
+
+def test_it_keeps_each_businesss_location(tmp_path):
+    businesses = (
+        '"business_id","name","address","latitude","longitude"\n'
+        '10,"Tiramisu Kitchen","033 Belden Pl","37.7911161","-122.403816"\n'
+        '17,"Café Niños","2200 Oakdale Ave","0","0"\n'
+        '18,"Nowhere","1 Elm St","",""\n'
+        '19,"Off the map","2 Elm St","137.1","-122.4"\n'
+    )
+    report = lives_import(directory=write(tmp_path / "lives", businesses=businesses))
+
+    located = {
+        r.source_id: (r.enterprise.latitude, r.enterprise.longitude) for r in SourceRecord.objects.all()
+    }
+    assert located["10"] == (Decimal("37.791116"), Decimal("-122.403816"))
+    # 0/0 is how feeds say "unknown"; an impossible point is reported, the business still imported.
+    assert located["17"] == located["18"] == located["19"] == (None, None)
+    assert errors_of(report) == {("businesses.csv", 5, "latitude", "not a location; imported without one")}
+
+    moved = businesses.replace("37.7911161", "37.8")
+    lives_import(directory=write(tmp_path / "lives", businesses=moved))
+    assert SourceRecord.objects.get(source_id="10").enterprise.latitude == Decimal("37.800000")
 
 
 def test_it_writes_one_audit_event_with_the_counts(tmp_path):
