@@ -14,6 +14,9 @@ API token of its member and a printed code batch. Content objects are own / othe
 content sense: the published version, a draft of the regulator's department (or of a scene it
 supervises), and a draft of another department (or of a scene it does not supervise).
 
+Data sources (history) are not scoped by district: whoever manages them manages all of them, so
+the world has one source, with a live key and the revoked one it replaced.
+
 Built once per test module, inside a transaction the module rolls back (see the ``world``
 fixture); every test runs in a savepoint of its own, so a write a test makes is gone afterwards.
 
@@ -32,6 +35,8 @@ from django.utils import timezone
 from core import codes
 from core.models import ApiToken, CodeBatch, Complaint, Department, District
 from core.photos import photo_ingest
+from history.models import DataSource
+from history.sources import credential_rotate, source_create
 from supervision.inspections import services as workflow
 from supervision.inspections.documents import document_for
 from supervision.models import (
@@ -117,6 +122,12 @@ class World:
     # Conflict declarations: own by `inspector` (about the other enterprise), other by `colleague`
     # (about the own one), far by `inspector_far`'s partner (about the far one).
     conflict: dict = field(default_factory=dict)
+    # A data source of another department (history), created by the admin; its key issued twice,
+    # so "revoked" is the first key and "live" the one that replaced it. ``source_key`` is the
+    # live key itself (the only place it is kept: the platform stores its hash).
+    source: object = None
+    source_credential: dict = field(default_factory=dict)
+    source_key: str = ""
 
 
 def _member(username: str, enterprise):
@@ -275,6 +286,22 @@ def _planning(world: World, *, planners: dict) -> None:
         )
 
 
+def _sources(world: World, admin) -> None:
+    world.source = source_create(
+        actor=admin,
+        code="perm-register",
+        name="权限表登记",
+        name_en="Permission table register",
+        kind=DataSource.Kind.REGISTER,
+        attribute_schema={"tobacco": {"type": "flag"}},
+        signal_schema={"garbage_complaint": {"value": "none", "keyed": True, "located": True}},
+    )
+    first, _raw, _ = credential_rotate(source=world.source, actor=admin)
+    live, world.source_key, _ = credential_rotate(source=world.source, actor=admin)
+    first.refresh_from_db()
+    world.source_credential = {"live": live, "revoked": first}
+
+
 def build_world() -> World:
     """Call inside a transaction, with MEDIA_ROOT pointing where the tests will read photos from
     and render_pdf stubbed (see the ``world`` fixture)."""
@@ -342,6 +369,7 @@ def build_world() -> World:
 
     _scoring(world, admin)
     _planning(world, planners={"own": users["regulator"], "other": peer.user, "far": admin})
+    _sources(world, admin)
 
     world.manual["other"] = make_manual("catering", publish=False)
     world.manual["far"] = make_manual("medical", publish=False, title="医疗机构合规手册")

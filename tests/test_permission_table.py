@@ -197,6 +197,9 @@ OFFICIALS = INSPECTORS | REGULATORS | {"admin"}
 NOT_REGULATORS = frozenset({"outsider", "business"}) | INSPECTORS
 NOT_INSPECTORS = frozenset({"outsider", "business", "admin"}) | REGULATORS
 NOT_MEMBERS = OFFICIALS | {"outsider"}
+# Data sources (history.permissions): whoever manages scoring, which in the world is the admin
+# alone (both regulators are district regulators).
+NOT_SOURCE_MANAGERS = frozenset(ROLES[1:]) - {"admin"}
 
 
 def scoped(
@@ -333,6 +336,19 @@ def backtest_run(w, o):
 
 def score_run(w, o):
     return {"pk": w.score_run.pk}
+
+
+# The ingest operations of history.api, by what they take in.
+INGEST = ("attributes", "signals")
+
+
+def source_code(w, o):
+    return {"code": w.source.code}
+
+
+def revoked_source_credential(w, o):
+    """The source's first key, revoked already: revoking it again is refused (409) after the gate."""
+    return {"code": w.source.code, "credential_id": w.source_credential["revoked"].pk}
 
 
 def planning_request(w, o, **extra):
@@ -1337,6 +1353,93 @@ ROWS = [
         body=lambda w, o: {"upheld": False, "note": "no"},
     ),
     api_row("GET", "objections", flat(200, anonymous=401), note="members: their own; regulators: scope"),
+    # --- data sources of other departments (history/views.py, history/api.py) ------------------------
+    # Managed by whoever manages scoring (history.permissions; in the world the admin alone); anyone
+    # else signed in does not see that they exist: 404 on pages and in the API alike. A source is
+    # not scoped by district, so the rows name the world's one source (no own / other / far).
+    Row("GET", "sources:list", flat(200, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS)),
+    Row("GET", "sources:new", flat(200, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS)),
+    Row(
+        "POST",
+        "sources:new",
+        flat(422, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS),
+        note="an empty form: no code, name or kind",
+    ),
+    Row("GET", "sources:detail", flat(200, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS), params=source_code),
+    Row("GET", "sources:edit", flat(200, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS), params=source_code),
+    Row(
+        "POST",
+        "sources:edit",
+        flat(422, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS),
+        params=source_code,
+        note="an empty form: no name or kind",
+    ),
+    Row(
+        "POST",
+        "sources:key-issue",
+        flat(200, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS),
+        params=source_code,
+        note="a manager gets the new key, shown once (undone with the test's transaction)",
+    ),
+    Row(
+        "POST",
+        "sources:key-revoke",
+        flat(409, anonymous=LOGIN, denied=NOT_SOURCE_MANAGERS),
+        params=revoked_source_credential,
+        note="the key is revoked already",
+    ),
+    api_row("GET", "sources", flat(200, anonymous=401, denied=NOT_SOURCE_MANAGERS)),
+    api_row(
+        "POST",
+        "sources",
+        flat(409, anonymous=401, denied=NOT_SOURCE_MANAGERS),
+        body=lambda w, o: {"code": w.source.code, "name": "taken", "kind": "register"},
+        note="a valid body whose code is taken (a body the schema refuses is refused before the gate)",
+    ),
+    api_row(
+        "GET", "sources/{code}", flat(200, anonymous=401, denied=NOT_SOURCE_MANAGERS), params=source_code
+    ),
+    api_row(
+        "PATCH",
+        "sources/{code}",
+        flat(422, anonymous=401, denied=NOT_SOURCE_MANAGERS),
+        params=source_code,
+        body=lambda w, o: {"kind": None},
+        note="a null kind, refused by the view after the gate",
+    ),
+    api_row(
+        "POST",
+        "sources/{code}/credentials",
+        flat(201, anonymous=401, denied=NOT_SOURCE_MANAGERS),
+        params=source_code,
+        note="a new key (undone with the test's transaction)",
+    ),
+    api_row(
+        "POST",
+        "sources/{code}/credentials/{credential_id}/revoke",
+        flat(409, anonymous=401, denied=NOT_SOURCE_MANAGERS),
+        params=revoked_source_credential,
+        note="the key is revoked already",
+    ),
+    api_row(
+        "GET",
+        "sources/{code}/batches",
+        flat(200, anonymous=401, denied=NOT_SOURCE_MANAGERS),
+        params=source_code,
+    ),
+    # Ingest takes the source's key and nothing else: no user ingests, not even the admin (401
+    # source_key_required; test_no_user_can_ingest tries bearer tokens too, and the key itself).
+    *(
+        api_row(
+            "POST",
+            f"sources/{{source}}/{content}",
+            flat(401, anonymous=401),
+            params=lambda w, o: {"source": w.source.code},
+            body=lambda w, o: {"rows": []},
+            note="a session is no source's key",
+        )
+        for content in INGEST
+    ),
 ]
 
 
@@ -1434,6 +1537,47 @@ def test_permission(world, row, role, which):
         if response.status_code == 404:
             # Out of scope and non-existent must read the same.
             assert body["code"] == "not_found", body
+
+
+@pytest.mark.parametrize("content", INGEST)
+@pytest.mark.parametrize("credential", ["session", "bearer"])
+@pytest.mark.parametrize("role", ROLES[1:])
+def test_no_user_can_ingest(world, role, credential, content):
+    """Whoever a user is, and however they authenticate, ingest refuses them: 401
+    source_key_required, nothing written. The control: the same batch with the source's own key
+    gets through."""
+    from core.tokens import _token_issue
+    from history.models import SourceBatch
+
+    uscc = world.enterprise["own"].uscc
+    row = {
+        "attributes": {"business_key": uscc, "name": "tobacco", "value": 1, "valid_from": "2024-01-01"},
+        "signals": {
+            "signal_id": "perm-1",
+            "kind": "garbage_complaint",
+            "occurred_at": "2024-01-01",
+            "business_key": uscc,
+        },
+    }[content]
+    url = f"{API_PREFIX}sources/{world.source.code}/{content}"
+    body = json.dumps({"rows": [row]})
+    client = Client(headers={"Accept-Language": "en"})
+    if credential == "session":
+        client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
+        headers = {}
+    else:
+        headers = {"Authorization": f"Bearer {_token_issue(user=world.users[role], device='script')[1]}"}
+    batches = SourceBatch.objects.count()
+
+    response = client.post(url, body, content_type="application/json", headers=headers)
+
+    assert (response.status_code, response.json()["code"]) == (401, "source_key_required"), response.content
+    assert SourceBatch.objects.count() == batches
+    keyed = Client().post(
+        url, body, content_type="application/json", headers={"Authorization": f"Source {world.source_key}"}
+    )
+    assert (keyed.status_code, keyed.json()["created"]) == (200, 1), keyed.content
+    assert SourceBatch.objects.count() == batches + 1
 
 
 def test_every_url_and_operation_has_a_row():
