@@ -94,7 +94,8 @@ JOIN supervision_inspectionanswer a ON a.inspection_id = i.id
 WHERE i.note = 'bench';
 """
 
-# The same computation as supervision.risk.scoring with the default policy (version 1), written by hand.
+# The same computation as supervision.risk.scoring with the default policy (version 1), written by hand
+# (version 1 declares no off-site factor: bench/recompute_offsite.py times those).
 # Two CTEs are MATERIALIZED: PostgreSQL otherwise inlines each CTE into the next and copies the
 # whole base-risk expression into every place the later ones use it (the statement then ran for
 # over 7 minutes at 2.5M rows instead of finishing).
@@ -206,13 +207,14 @@ INSERT INTO supervision_enterprisescore (
   enterprise_id, policy_id, as_of, risk, risk_level, risk_scene, risk_violations, risk_orders,
   risk_complaints, risk_self_missing, risk_self_noncompliant, risk_self_discrepancy, risk_visit_gap,
   risk_licence, credit, credit_points, credit_penalties, credit_late_orders, credit_unclosed_orders,
-  credit_refusals, credit_dishonest, tier, open_orders, overdue_orders, last_inspected_on)
+  credit_refusals, credit_dishonest, tier, open_orders, overdue_orders, last_inspected_on, risk_offsite,
+  offsite)
 SELECT eid, %(policy)s, %(now)s, risk, level, p_scene, p_violations, p_orders, p_complaints, p_self_missing,
   p_self_noncompliant, p_self_discrepancy, p_visit_gap, p_licence, credit, points, penalties, late_n,
   overdue_n, refusals, dishonest,
   CASE WHEN level = 'high' OR credit = 'D' THEN 4 WHEN credit = 'C' THEN 3
        WHEN level = 'medium' OR credit = 'B' THEN 2 ELSE 1 END,
-  open_n, overdue_n, d
+  open_n, overdue_n, d, 0.0, '{}'::jsonb
 FROM final
 ON CONFLICT (enterprise_id) DO UPDATE SET
   policy_id = excluded.policy_id, as_of = excluded.as_of, risk = excluded.risk,
@@ -225,7 +227,8 @@ ON CONFLICT (enterprise_id) DO UPDATE SET
   credit_penalties = excluded.credit_penalties, credit_late_orders = excluded.credit_late_orders,
   credit_unclosed_orders = excluded.credit_unclosed_orders, credit_refusals = excluded.credit_refusals,
   credit_dishonest = excluded.credit_dishonest, tier = excluded.tier, open_orders = excluded.open_orders,
-  overdue_orders = excluded.overdue_orders, last_inspected_on = excluded.last_inspected_on
+  overdue_orders = excluded.overdue_orders, last_inspected_on = excluded.last_inspected_on,
+  risk_offsite = excluded.risk_offsite, offsite = excluded.offsite
 """
 
 

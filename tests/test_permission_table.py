@@ -1087,6 +1087,19 @@ ROWS = [
         params=policy_version,
         note="already current: back to the version with the message",
     ),
+    Row(
+        "GET",
+        "ranking:policy-card",
+        flat(404, anonymous=LOGIN, denied=NOT_REGULATORS),
+        params=policy_version,
+        note="version 1 was not calibrated: it has no model card",
+    ),
+    Row(
+        "POST",
+        "ranking:policy-offsite-example",
+        flat(403, anonymous=LOGIN, denied=NOT_REGULATORS, admin=302),
+        note="the admin's candidate version is made and undone with the test's transaction",
+    ),
     Row("POST", "ranking:recompute", flat(403, anonymous=LOGIN, denied=NOT_REGULATORS, admin=302)),
     Row("GET", "ranking:run", flat(200, anonymous=LOGIN, denied=NOT_REGULATORS), params=score_run),
     api_row("GET", "ranking", flat(200, anonymous=401, denied=NOT_REGULATORS, denial=403)),
@@ -1116,6 +1129,13 @@ ROWS = [
         flat(403, anonymous=401, denied=NOT_REGULATORS, denial=403, admin=400),
         params=policy_version,
         note="already current",
+    ),
+    api_row("GET", "scoring/offsite-example", flat(200, anonymous=401, denied=NOT_REGULATORS, denial=403)),
+    api_row(
+        "POST",
+        "scoring/offsite-example",
+        flat(403, anonymous=401, denied=NOT_REGULATORS, denial=403, admin=201),
+        note="the admin's candidate version is made and undone with the test's transaction",
     ),
     api_row(
         "POST", "scoring/recompute", flat(403, anonymous=401, denied=NOT_REGULATORS, denial=403, admin=202)

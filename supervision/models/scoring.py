@@ -36,6 +36,9 @@ class ScoringPolicy(models.Model):
     adopted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A calibrated candidate's model card: the weights it learnt with their uncertainty and the data
+    # they were learnt from (supervision.risk.calibration); empty for a version made by hand.
+    model_card = models.JSONField(_("model card"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-version"]
@@ -101,7 +104,8 @@ class CreditRating(models.TextChoices):
 class EnterpriseScore(models.Model):
     """An enterprise's RiskScore, CreditRating and Tier from one recompute, with their reasons.
 
-    Each ``risk_*`` column is one factor's contribution in points; they add up to ``risk``.
+    Each ``risk_<factor>`` column is one built-in factor's contribution in points, ``risk_offsite``
+    the sum of the off-site factors' (each in ``offsite`` by name); together they add up to ``risk``.
     Written only by supervision.risk.scoring (one set-based statement per chunk of enterprises).
     """
 
@@ -122,6 +126,11 @@ class EnterpriseScore(models.Model):
     risk_self_discrepancy = models.FloatField(default=0)
     risk_visit_gap = models.FloatField(default=0)
     risk_licence = models.FloatField(default=0)
+    # Other departments' data (the policy's off-site factors): their sum, and each one's points by
+    # name ({"register_risk_class": 4.2, ...}); risk adds them like the columns above. No index: every
+    # index on a recomputed column costs the full recompute a second write per row.
+    risk_offsite = models.FloatField(default=0)
+    offsite = models.JSONField(default=dict)
 
     credit = models.CharField(_("credit rating"), max_length=1, choices=CreditRating.choices)
     credit_points = models.PositiveIntegerField(_("credit points"), default=0)

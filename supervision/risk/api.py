@@ -22,7 +22,7 @@ from core.errors import DomainError, NotFound
 from core.models import Enterprise
 from core.pagination import NoCountPagination
 from supervision.models import CreditEvent, CreditRating, RiskLevel, ScoreRun, ScoringPolicy
-from supervision.risk import scoring
+from supervision.risk import offsite, scoring
 from supervision.risk import selectors as ranking
 from supervision.risk import services as rescoring
 
@@ -87,7 +87,12 @@ class ScoreOut(Schema):
     open_orders: int
     overdue_orders: int
     last_inspected_on: date | None
-    factors: dict[str, float] = Field(..., description="factor -> points of the risk score")
+    factors: dict[str, float] = Field(
+        ...,
+        description="factor -> points of the risk score: the nine built-in factors, then the off-site "
+        "factors of the policy that computed it (by name)",
+    )
+    offsite_points: float = Field(..., description="the off-site factors' points together")
     policy_version: int
     as_of: datetime
     open_order: OpenOrderOut | None = Field(
@@ -133,6 +138,10 @@ class ScoreOut(Schema):
     def resolve_policy_version(obj) -> int:
         return obj.policy.version
 
+    @staticmethod
+    def resolve_offsite_points(obj) -> float:
+        return obj.risk_offsite
+
 
 class RankingFilter(Schema):
     district: str | None = Field(None, max_length=12, description="division code; includes the levels below")
@@ -159,10 +168,38 @@ class RankingFilter(Schema):
 class FactorOut(Schema):
     factor: str
     label: str
+    kind: str = Field(
+        ...,
+        description="builtin, or an off-site factor's type: attribute, attribute_age, nearby, keyed "
+        "(other departments' data, declared in the policy's params.offsite)",
+    )
     weight: float
     points: float
     max_points: float = Field(..., description="100 * weight / sum of the weights")
     value: float | None = Field(..., description="the factor's feature in [0, 1]; null when its weight is 0")
+
+
+class SignalOut(Schema):
+    occurred_at: datetime
+    kind: str
+    value: float | None
+    description: str
+    source: str = Field(..., description="the data source's code")
+
+    @staticmethod
+    def resolve_source(obj) -> str:
+        return obj.source.code
+
+
+class RegisterFactOut(Schema):
+    name: str
+    value: str
+    valid_from: date
+    source: str = Field(..., description="the data source's code")
+
+    @staticmethod
+    def resolve_source(obj) -> str:
+        return obj.source.code
 
 
 class TierRuleOut(Schema):
@@ -220,6 +257,10 @@ class BreakdownOut(Schema):
     open_orders: list[OrderFactOut]
     complaints: list[ComplaintFactOut]
     latest_self_inspection_at: datetime | None
+    signals: list[SignalOut] = Field(..., description="the enterprise's own recent signals, newest first")
+    register_facts: list[RegisterFactOut] = Field(
+        ..., description="the value each register holds today for each attribute, by name"
+    )
 
 
 class PolicyOut(Schema):
@@ -231,16 +272,36 @@ class PolicyOut(Schema):
     created_by: str | None
     adopted_at: datetime | None
     is_current: bool
+    model_card: dict[str, Any] | None = Field(
+        ...,
+        description="a calibrated version's model card: the weights it learnt with their uncertainty "
+        "and the data they were learnt from (the page /ranking/policies/{version}/card); null for a "
+        "version made by hand",
+    )
 
     @staticmethod
     def resolve_created_by(obj) -> str | None:
         return obj.created_by.username if obj.created_by else None
 
+    @staticmethod
+    def resolve_model_card(obj) -> dict | None:
+        return obj.model_card or None
+
 
 class PolicyIn(Schema):
     # Loose types on purpose: validate_policy names every bad value (path -> reason) in one answer.
-    weights: dict[str, Any] = Field(..., description="factor -> weight (>= 0), every factor")
-    params: dict[str, Any] | None = Field(None, description="omitted: the current policy's parameters")
+    weights: dict[str, Any] = Field(
+        ..., description="factor -> weight (>= 0), every built-in factor and every off-site factor declared"
+    )
+    params: dict[str, Any] | None = Field(
+        None,
+        description="omitted: the current policy's parameters. params.offsite declares off-site factors "
+        "(other departments' data), a list of {name, label: {zh, en}, type, ...}: type attribute "
+        "{attribute, values: {value: 0..1}}, attribute_age {attribute, days}, nearby {kind, radius_m, "
+        "half_life_days, window_days, saturation, distance_decay_m}, keyed {kind, half_life_days, "
+        "window_days, saturation, use_value}; params.credit.signal_penalty_kinds: signal kinds that count "
+        "as penalties. GET /scoring/offsite-example shows a complete example.",
+    )
     note: str = Field("", max_length=300)
     adopt: bool = Field(False, description="false: saved as a candidate to compare before adopting")
 
@@ -269,7 +330,8 @@ class ScoreRunOut(Schema):
 RANKING_DESCRIPTION = """Scores of the enterprises in the caller's scope, filtered and ordered as on the
 regulators' ranking page.
 
-What the risk score ranks: it adds up nine weighted factors (``factors``, in points that sum to
+What the risk score ranks: it adds up nine weighted factors and the policy's off-site factors
+(other departments' data: registers, hotlines, devices) (``factors``, in points that sum to
 ``risk``). Eight estimate the risk of a serious violation (past violations, open rectification
 orders, complaints, self-inspections, the scene's inherent risk, the licence). One, ``visit_gap``
 (time since the last inspection against the interval of the tier), measures how due a visit is:
@@ -310,6 +372,7 @@ def _breakdown(explanation: ranking.Explanation) -> dict:
             {
                 "factor": row.name,
                 "label": row.label,
+                "kind": row.kind,
                 "weight": row.weight,
                 "points": row.contribution,
                 "max_points": row.maximum,
@@ -332,6 +395,8 @@ def _breakdown(explanation: ranking.Explanation) -> dict:
         "latest_self_inspection_at": (
             explanation.self_inspection.submitted_at if explanation.self_inspection else None
         ),
+        "signals": explanation.signals,
+        "register_facts": explanation.register_facts,
     }
 
 
@@ -384,6 +449,28 @@ def create_policy(request, payload: PolicyIn):
     policy = scoring.policy_create(
         actor=request.user, weights=payload.weights, params=params, note=payload.note, adopt=payload.adopt
     )
+    return Status(201, _policies().get(pk=policy.pk))
+
+
+class OffsiteExampleOut(Schema):
+    offsite: list[dict[str, Any]] = Field(..., description="params.offsite of the example")
+    weights: dict[str, float] = Field(..., description="the example's weight of each")
+
+
+@router.get("/scoring/offsite-example", response={200: OffsiteExampleOut, **READ_ERRORS})
+def get_offsite_example(request):
+    """The example off-site factors for a city with a licence register, a health register and a
+    hotline (supervision.risk.offsite.EXAMPLE_OFFSITE), to adopt as they are or to edit."""
+    _ranking_reader(request)
+    return {"offsite": offsite.EXAMPLE_OFFSITE, "weights": offsite.EXAMPLE_WEIGHTS}
+
+
+@router.post("/scoring/offsite-example", response={201: PolicyOut, **WRITE_ERRORS})
+def create_offsite_example(request):
+    """A candidate version: the current policy with the example off-site factors added (those it
+    already declares by the same names are kept)."""
+    _scoring_manager(request)
+    policy = scoring.policy_offsite_example(actor=request.user)
     return Status(201, _policies().get(pk=policy.pk))
 
 

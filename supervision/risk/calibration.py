@@ -13,6 +13,15 @@ The training set mirrors the back-test, so the fit optimises what the back-test 
 - nothing dated on or after ``before`` is read: the last window ends there and every feature is
   older than its cut.
 
+Every factor is fitted: the nine built-in ones and the policy's off-site factors. A categorical
+off-site factor (type attribute: a register value mapped through ``values``) is fitted one-hot,
+one column per value of its map, so each value gets its own coefficient against the enterprises
+with none of them, and is folded back into the policy's form (supervision.risk.fitting.fold): a
+flag's one coefficient is the factor's; a factor of several values gets the spread of its
+values' coefficients as its coefficient, each value its place in that spread (0 the lowest, 1 the
+highest) and ``missing`` the place of an enterprise with no value, so the policy ranks exactly as
+the fit does; a value never seen in the training data maps like a missing one.
+
 The model is a logistic regression with an L2 penalty (intercept not penalised), fitted by Newton's
 method (IRLS) in numpy. Since the score is ``sum(weight * x) / sum(weights)``, weights proportional to
 the coefficients rank enterprises exactly as the fitted model does. Then:
@@ -23,11 +32,20 @@ the coefficients rank enterprises exactly as the fitted model does. Then:
 - the remaining share is split in proportion to the other coefficients, so the weights add up to
   the base policy's total.
 
+How sure the fit is comes from a bootstrap over enterprises (``BOOTSTRAP`` refits, each on the
+enterprises drawn with replacement, all the rows of a drawn enterprise together, since one
+enterprise's inspections and the overlapping windows are not independent): each weight, coefficient
+and value mapping gets its 5th-95th percentile range over the refits, and each coefficient the
+share of refits where it is positive. Standard errors from the penalised likelihood would assume
+independent rows, which these are not.
+
 The result is a candidate (not adopted) version through ``scoring.policy_create``, with the fit in
-its note and in the audit chain.
+its note, its model card (``ScoringPolicy.model_card``: what it learnt and from which data, shown on
+the policy's card page) and the audit chain.
 """
 
 import calendar
+import copy
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -36,22 +54,26 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
-from core.errors import DomainError
 from supervision.models import ScoringPolicy
+from supervision.risk import model_card, offsite
 from supervision.risk.backtest import SCOPE_CHUNK, history_exists_before, window_inspections
+from supervision.risk.fitting import (
+    L2,
+    CalibrationError,
+    Column,
+    calibrated_params,
+    categorical,
+    fold,
+    logistic_fit,
+    weights_from_fit,
+)
+from supervision.risk.model_card import BOOTSTRAP
 from supervision.risk.scoring import FACTORS, Scope, as_of_start, current_policy, feature_rows, policy_create
 
 WINDOW_DAYS = 61
 MAX_MONTHS = 60
-L2 = 1.0
 # Below this spread a factor counts as constant in the training data.
 CONSTANT_SPREAD = 1e-9
-
-
-class CalibrationError(DomainError):
-    """History that cannot support a fit; ``code`` says why."""
-
-    status = 422
 
 
 @dataclass
@@ -63,9 +85,11 @@ class CalibrationReport:
     n: int
     n_critical: int
     intercept: float
-    coefficients: dict[str, float]  # fitted factors only, before clamping
+    coefficients: dict[str, float]  # fitted factors only, before clamping (categorical: folded)
     constant: list[str]  # factors kept at the base policy's share
     weights: dict[str, float] = field(default_factory=dict)
+    values: dict[str, dict[str, float]] = field(default_factory=dict)  # categorical factors' maps
+    model_card: dict = field(default_factory=dict)
 
 
 def months_back(day: date, months: int) -> date:
@@ -81,85 +105,83 @@ def cut_dates(*, before: date, months: int, window_days: int = WINDOW_DAYS) -> l
     return sorted(months_back(last, k) for k in range(months))
 
 
+def design(policy: ScoringPolicy) -> tuple[ScoringPolicy, list[Column]]:
+    """The columns to fit, and a copy of ``policy`` (never saved) whose features are those columns:
+    each categorical factor replaced by one flag per value of its map."""
+    columns = [Column(factor, factor) for factor in FACTORS]
+    expanded = []
+    for d in offsite.definitions(policy.params):
+        if categorical(d):
+            for index, value in enumerate(d["values"]):
+                feature = f"{d['name']}__{index}"
+                expanded.append({**d, "name": feature, "values": {value: 1.0}, "missing": 0.0})
+                columns.append(Column(d["name"], feature, value))
+        else:
+            expanded.append(d)
+            columns.append(Column(d["name"], d["name"]))
+    params = copy.deepcopy(policy.params)
+    if expanded:
+        params["offsite"] = expanded
+    return ScoringPolicy(version=policy.version, weights=policy.weights, params=params), columns
+
+
 def training_set(
     *, policy: ScoringPolicy, before: date, months: int, window_days: int = WINDOW_DAYS
 ) -> tuple[np.ndarray, np.ndarray, list[date]]:
     """(X: one row per inspection, one column per factor of FACTORS; y: critical; the cuts)."""
+    x, y, cuts, _columns, _enterprises, _days = training_data(
+        policy=policy, before=before, months=months, window_days=window_days
+    )
+    return x[:, : len(FACTORS)], y, cuts
+
+
+def training_data(*, policy: ScoringPolicy, before: date, months: int, window_days: int = WINDOW_DAYS):
+    """(X: one row per inspection, one column per ``design`` column; y: critical; the cuts; the
+    columns; each row's enterprise; each row's inspection date)."""
     cuts = cut_dates(before=before, months=months, window_days=window_days)
+    features_policy, columns = design(policy)
     # One read of every inspection the windows cover; each window is a slice of it.
     span = window_inspections(start=cuts[0], end=cuts[-1] + timedelta(days=window_days))
-    blocks_x, blocks_y = [], []
+    blocks_x, blocks_y, blocks_e, blocks_d = [], [], [], []
     for cut in cuts:
         offset = (cut - cuts[0]).days
         inside = (span.days >= offset) & (span.days < offset + window_days)
         if not inside.any():
             continue
         eids = span.enterprise_ids[inside]
-        features = _features(policy=policy, as_of_day=cut, enterprise_ids=np.unique(eids))
-        blocks_x.append(features[np.searchsorted(np.unique(eids), eids)])
+        unique = np.unique(eids)
+        features = _features(policy=features_policy, columns=columns, as_of_day=cut, enterprise_ids=unique)
+        blocks_x.append(features[np.searchsorted(unique, eids)])
         blocks_y.append(span.critical[inside])
+        blocks_e.append(eids)
+        blocks_d.append(span.days[inside])
     if not blocks_x:
-        return np.zeros((0, len(FACTORS))), np.zeros(0, dtype=bool), cuts
-    return np.vstack(blocks_x), np.concatenate(blocks_y), cuts
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros((0, len(columns))), np.zeros(0, dtype=bool), cuts, columns, empty, empty
+    days = np.concatenate(blocks_d)
+    return (
+        np.vstack(blocks_x),
+        np.concatenate(blocks_y),
+        cuts,
+        columns,
+        np.concatenate(blocks_e),
+        days,
+    )
 
 
-def _features(*, policy: ScoringPolicy, as_of_day: date, enterprise_ids: np.ndarray) -> np.ndarray:
-    """The x_<factor> features of the (sorted, unique) enterprises as of midnight at the day."""
-    out = np.zeros((len(enterprise_ids), len(FACTORS)))
+def _features(
+    *, policy: ScoringPolicy, columns: list[Column], as_of_day: date, enterprise_ids: np.ndarray
+) -> np.ndarray:
+    """The columns' features of the (sorted, unique) enterprises as of midnight at the day."""
+    out = np.zeros((len(enterprise_ids), len(columns)))
     as_of = as_of_start(as_of_day)
     for lo in range(0, len(enterprise_ids), SCOPE_CHUNK):
         chunk = tuple(int(i) for i in enterprise_ids[lo : lo + SCOPE_CHUNK])
         rows = feature_rows(policy=policy, as_of=as_of, scope=Scope(ids=chunk))
         for row in rows:
             index = np.searchsorted(enterprise_ids, row["enterprise_id"])
-            out[index] = [float(row[f"x_{factor}"]) for factor in FACTORS]
+            out[index] = [float(row[f"x_{column.feature}"]) for column in columns]
     return out
-
-
-def logistic_fit(x: np.ndarray, y: np.ndarray, *, l2: float = L2, iterations: int = 100) -> np.ndarray:
-    """Coefficients (intercept first) of an L2-penalised logistic regression, by Newton's method.
-
-    The penalty is ``l2 / 2 * |beta|^2`` on the log-likelihood summed over rows (not the intercept);
-    it keeps the fit finite when a feature separates the classes and is negligible otherwise.
-    """
-    design = np.column_stack([np.ones(len(x)), x])
-    penalty = np.full(design.shape[1], float(l2))
-    penalty[0] = 0.0
-    beta = np.zeros(design.shape[1])
-    target = y.astype(float)
-    for _round in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(design @ beta)))
-        gradient = design.T @ (target - p) - penalty * beta
-        hessian = (design * (p * (1.0 - p))[:, None]).T @ design + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        beta += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    return beta
-
-
-def weights_from_fit(
-    *, base_weights: dict, coefficients: dict[str, float], constant: list[str]
-) -> dict[str, float]:
-    """Constant factors keep their weight; the rest of the base total goes by clamped coefficient."""
-    total = sum(float(v) for v in base_weights.values())
-    kept = {factor: float(base_weights[factor]) for factor in constant}
-    clamped = {factor: max(0.0, value) for factor, value in coefficients.items()}
-    spread = sum(clamped.values())
-    if spread <= 0:
-        raise CalibrationError(
-            _("No factor predicts a critical violation in this history: nothing to calibrate."),
-            code="calibration_no_signal",
-        )
-    share = total - sum(kept.values())
-    weights = {
-        factor: round(kept[factor] if factor in kept else share * clamped[factor] / spread, 2)
-        for factor in FACTORS
-    }
-    # Rounding may leave the total a cent off: the largest weight absorbs it.
-    largest = max(weights, key=weights.get)
-    weights[largest] = round(weights[largest] + total - sum(weights.values()), 2)
-    return weights
 
 
 @transaction.atomic
@@ -172,8 +194,10 @@ def policy_calibrate(
     base: ScoringPolicy | None = None,
     window_days: int = WINDOW_DAYS,
     l2: float = L2,
+    replicates: int = BOOTSTRAP,
 ) -> CalibrationReport:
-    """Fit weights on history before ``before`` and save them as a candidate policy version."""
+    """Fit weights (and categorical factors' values) on history before ``before`` and save them as
+    a candidate policy version with its model card."""
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
         raise CalibrationError(
             _("Calibrate on 1 to %(max)d months.") % {"max": MAX_MONTHS}, code="invalid_months"
@@ -186,7 +210,9 @@ def policy_calibrate(
             % {"day": cuts[0]},
             code="no_history",
         )
-    x, y, cuts = training_set(policy=base, before=before, months=months, window_days=window_days)
+    x, y, cuts, columns, enterprises, days = training_data(
+        policy=base, before=before, months=months, window_days=window_days
+    )
     n, n_critical = len(y), int(y.sum())
     if n_critical == 0 or n_critical == n:
         raise CalibrationError(
@@ -197,12 +223,30 @@ def policy_calibrate(
             % {"first": cuts[0], "before": before, "critical": n_critical, "n": n},
             code="calibration_one_class",
         )
-    factors = list(FACTORS)
-    varying = [i for i, factor in enumerate(factors) if np.ptp(x[:, i]) > CONSTANT_SPREAD]
-    constant = [factors[i] for i in range(len(factors)) if i not in varying]
+    varying = [i for i in range(len(columns)) if np.ptp(x[:, i]) > CONSTANT_SPREAD]
     beta = logistic_fit(x[:, varying], y, l2=l2)
-    coefficients = {factors[i]: float(b) for i, b in zip(varying, beta[1:], strict=True)}
+    folded = fold(columns=columns, varying=varying, beta=beta[1:], base=base)
+    coefficients, constant = folded.coefficients, folded.constant
     weights = weights_from_fit(base_weights=base.weights, coefficients=coefficients, constant=constant)
+    params = calibrated_params(base, folded)
+    card = model_card.build(
+        base=base,
+        before=before,
+        cuts=cuts,
+        window_days=window_days,
+        l2=l2,
+        x=x,
+        y=y,
+        enterprises=enterprises,
+        days=days,
+        columns=columns,
+        varying=varying,
+        beta=beta,
+        folded=folded,
+        weights=weights,
+        params=params,
+        replicates=replicates,
+    )
 
     fitted = " ".join(f"{factor} {value:+.2f}" for factor, value in coefficients.items())
     described = (
@@ -211,7 +255,9 @@ def policy_calibrate(
         f"constant, v{base.version} share kept: {' '.join(constant) or '-'}"
     )
     full_note = f"{note.strip()} | {described}" if note.strip() else described
-    policy = policy_create(actor=actor, weights=weights, params=base.params, note=full_note, adopt=False)
+    policy = policy_create(
+        actor=actor, weights=weights, params=params, note=full_note, adopt=False, model_card=card
+    )
     report = CalibrationReport(
         policy=policy,
         base=base,
@@ -223,6 +269,8 @@ def policy_calibrate(
         coefficients=coefficients,
         constant=constant,
         weights=weights,
+        values=folded.values,
+        model_card=card,
     )
     # The note holds 300 characters; the chain keeps the whole fit.
     audit_record(
@@ -241,6 +289,8 @@ def policy_calibrate(
             "coefficients": coefficients,
             "constant": constant,
             "weights": weights,
+            "values": folded.values,
+            "missing": folded.missing,
         },
     )
     return report

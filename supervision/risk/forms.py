@@ -8,6 +8,7 @@ message at a time (the first field that is wrong), with the messages the pages h
 """
 
 import copy
+import json
 import math
 import re
 from datetime import date
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from core.errors import DomainError
 from supervision.models import ScoringPolicy
-from supervision.risk import backtest, calibration
+from supervision.risk import backtest, calibration, offsite
 from supervision.risk.policies import FACTORS, RATINGS, RISK_LEVELS
 from supervision.risk.selectors import TIERS
 
@@ -102,12 +103,38 @@ REASONS = {
     "medium must be below high": gettext_lazy("The medium threshold must be below the high one."),
     "B < C < D required": gettext_lazy("The thresholds must rise from B to C to D."),
     "tiers 1, 2, 3 and 4 are required": gettext_lazy("Tiers 1, 2, 3 and 4 are required."),
+    # The off-site factors' definitions (supervision.risk.offsite.offsite_problems).
+    "must be a list of factor definitions": gettext_lazy("Must be a JSON list of factor definitions."),
+    "unknown type": gettext_lazy("Unknown type: attribute, attribute_age, nearby or keyed."),
+    "unknown key": gettext_lazy("Unknown key."),
+    "duplicate name": gettext_lazy("Another factor has this name."),
+    "is a built-in factor": gettext_lazy("A built-in factor has this name."),
+    "must be lower-case letters, digits and underscores": gettext_lazy(
+        "Lower-case letters, digits and underscores, starting with a letter."
+    ),
+    "must be lower-case letters, digits and underscores (at most 40)": gettext_lazy(
+        "Lower-case letters, digits and underscores, starting with a letter, at most 40."
+    ),
+    "needs zh and en, 1 to 100 characters each": gettext_lazy(
+        "A label in Chinese (zh) and in English (en), 1 to 100 characters each."
+    ),
+    "must map 1 to 200 values to numbers from 0 to 1": gettext_lazy(
+        "Map 1 to 200 values to numbers from 0 to 1."
+    ),
+    "a value is 1 to 500 characters": gettext_lazy("A value is 1 to 500 characters."),
+    "must be a number from 0 to 1": gettext_lazy("A number from 0 to 1."),
+    "must be true or false": gettext_lazy("true or false."),
+    "must be a list of signal kinds": gettext_lazy("A list of signal kinds."),
 }
 
 
 def _reason(text: str) -> str:
     if text in REASONS:
         return str(REASONS[text])
+    if match := re.fullmatch(r"must be at least (\S+) and at most (\S+)", text):
+        return _("From %(low)s to %(high)s.") % {"low": match.group(1), "high": match.group(2)}
+    if match := re.fullmatch(r"at most (\d+) factors", text):
+        return _("At most %(n)s factors.") % {"n": match.group(1)}
     if match := re.fullmatch(r"must be at (least|most) (\S+)", text):
         limit = match.group(2)
         return (
@@ -118,9 +145,19 @@ def _reason(text: str) -> str:
     return text
 
 
-def policy_paths() -> list[tuple[str, str]]:
-    """Every input of the policy form as (path, label), in the order the form shows them."""
+OFFSITE_PATH = "params.offsite"
+
+
+def policy_paths(definitions: list[dict] = ()) -> list[tuple[str, str]]:
+    """Every input of the policy form as (path, label), in the order the form shows them: one
+    weight per built-in factor and per off-site factor of ``definitions``, and the definitions."""
     paths = [(f"weights.{factor}", str(label)) for factor, label in FACTORS.items()]
+    paths += [
+        (f"weights.{d['name']}", offsite.label(d))
+        for d in definitions
+        if isinstance(d, dict) and isinstance(d.get("name"), str) and d["name"] not in FACTORS
+    ]
+    paths.append((OFFSITE_PATH, _("Off-site factors (JSON)")))
     paths += [(path, str(label)) for path, label in PARAM_FIELDS + CREDIT_FIELDS]
     for tier in TIERS:
         paths.append(
@@ -181,10 +218,32 @@ def _display(value) -> str:
     return str(value)
 
 
+def offsite_text(definitions) -> str:
+    """The off-site definitions as the form's text area shows them (blank: none)."""
+    return json.dumps(definitions, ensure_ascii=False, indent=1) if definitions else ""
+
+
 def policy_values(policy: ScoringPolicy) -> dict[str, str]:
     """The policy form's inputs as ``policy`` fills them."""
     tree = {"weights": policy.weights, "params": policy.params}
-    return {path: _display(_get(tree, path)) for path, _label in policy_paths()}
+    values = {
+        path: _display(_get(tree, path))
+        for path, _label in policy_paths(offsite.definitions(policy.params))
+        if path != OFFSITE_PATH
+    }
+    values[OFFSITE_PATH] = offsite_text(offsite.definitions(policy.params))
+    return values
+
+
+def _parsed_offsite(text: str):
+    """The text area's definitions: [] when blank, the list when it is JSON, else the text itself
+    (validate_policy then says it is not a list)."""
+    if not text.strip():
+        return []
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 class PolicyForm(_TextForm):
@@ -198,7 +257,12 @@ class PolicyForm(_TextForm):
     def __init__(self, data, *, base: ScoringPolicy):
         super().__init__(data)
         self.base = base
-        self.paths = policy_paths()
+        # A weight input for each off-site factor the base declares and each one typed in.
+        typed = _parsed_offsite(data.get(OFFSITE_PATH, "") or "") if OFFSITE_PATH in data else None
+        definitions = list(offsite.definitions(base.params))
+        if isinstance(typed, list):
+            definitions += typed
+        self.paths = policy_paths(definitions)
         for path, label in self.paths:
             self.fields[path] = _Text(label=label)
 
@@ -211,13 +275,22 @@ class PolicyForm(_TextForm):
     def clean(self):
         data = super().clean()
         tree = {"weights": {}, "params": copy.deepcopy(self.base.params)}
+        if OFFSITE_PATH in self.data:
+            tree["params"]["offsite"] = _parsed_offsite(data[OFFSITE_PATH])
+        declared = set(offsite.names(tree["params"]))
         for path, _label in self.paths:
+            if path == OFFSITE_PATH:
+                continue
+            if path.startswith("weights.") and path[8:] not in FACTORS and path[8:] not in declared:
+                continue  # the weight of a factor the definitions no longer declare
             if data[path]:
                 _set(tree, path, _number(data[path]))
             elif path in OPTIONAL_FIELDS:
                 _set(tree, path, None)
             else:
                 _unset(tree, path)
+        if not tree["params"].get("offsite"):
+            tree["params"].pop("offsite", None)
         data["weights"], data["params"] = tree["weights"], tree["params"]
         return data
 

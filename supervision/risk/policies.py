@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from core.audit import audit_record
 from core.errors import DomainError
 from supervision.models import ScoringPolicy
+from supervision.risk import offsite
 
 FACTORS = {
     "scene": _("scene inherent risk"),
@@ -82,6 +83,13 @@ DEFAULT_PARAMS = {
 }
 
 
+def factor_labels(policy: ScoringPolicy) -> dict[str, str]:
+    """Every factor of ``policy`` -> its label in the reader's language (built-in, then off-site)."""
+    labels = {factor: str(label) for factor, label in FACTORS.items()}
+    labels.update({d["name"]: offsite.label(d) for d in offsite.definitions(policy.params)})
+    return labels
+
+
 class PolicyError(DomainError):
     """A scoring policy that cannot be used; ``details`` lists every problem (field -> reason)."""
 
@@ -110,13 +118,18 @@ def validate_policy(*, weights, params) -> None:
             problems[f"weights.{factor}"] = "missing"
         else:
             _number(weights[factor], f"weights.{factor}", problems)
-    for extra in sorted(set(weights) - set(FACTORS)):
+    declared = set(offsite.names(params)) - set(FACTORS) if isinstance(params, dict) else set()
+    for name in sorted(declared & set(weights)):
+        _number(weights[name], f"weights.{name}", problems)
+    for extra in sorted(set(weights) - set(FACTORS) - declared):
         problems[f"weights.{extra}"] = "unknown factor"
     if not problems and sum(weights.values()) <= 0:
         problems["weights"] = "at least one weight must be above zero"
     if not isinstance(params, dict):
         problems["params"] = "not an object"
         raise PolicyError(_("The scoring policy is not valid."), code="policy_invalid", details=problems)
+    # Off-site factors (other departments' data), declared by name in params["offsite"].
+    problems.update(offsite.offsite_problems(weights=weights, params=params, builtin=FACTORS))
 
     def get(path: str):
         node = params
@@ -213,8 +226,11 @@ def current_policy() -> ScoringPolicy:
 
 
 @transaction.atomic
-def policy_create(*, actor, weights, params, note: str = "", adopt: bool = True) -> ScoringPolicy:
-    """A new policy version (validated, audited); adopted at once unless it is a candidate."""
+def policy_create(
+    *, actor, weights, params, note: str = "", adopt: bool = True, model_card: dict | None = None
+) -> ScoringPolicy:
+    """A new policy version (validated, audited); adopted at once unless it is a candidate.
+    ``model_card``: what a calibration learnt and from which data (supervision.risk.calibration)."""
     validate_policy(weights=weights, params=params)
     current_policy()  # version 1 is always the defaults, adopted: a candidate is never the first
     # Lock the newest row so two regulators saving at once get consecutive versions.
@@ -222,12 +238,13 @@ def policy_create(*, actor, weights, params, note: str = "", adopt: bool = True)
     now = timezone.now()
     policy = ScoringPolicy.objects.create(
         version=(last.version if last else 0) + 1,
-        weights={factor: weights[factor] for factor in FACTORS},
+        weights={factor: weights[factor] for factor in [*FACTORS, *offsite.names(params)]},
         params=params,
         note=note[:300],
         created_by=actor,
         adopted_at=now if adopt else None,
         adopted_by=actor if adopt else None,
+        model_card=model_card or {},
     )
     audit_record(
         actor=actor,
@@ -253,8 +270,24 @@ def policy_adopt(*, actor, policy: ScoringPolicy) -> ScoringPolicy:
             weights=policy.weights,
             params=policy.params,
             note=f"re-adopted v{policy.version}",
+            model_card=policy.model_card,
         )
     policy.adopted_at, policy.adopted_by = timezone.now(), actor
     policy.save(update_fields=["adopted_at", "adopted_by"])
     audit_record(actor=actor, action="scoring.policy_adopt", target=policy, data={"version": policy.version})
     return policy
+
+
+def policy_offsite_example(*, actor, base: ScoringPolicy | None = None, adopt: bool = False) -> ScoringPolicy:
+    """A new version: ``base`` (the current policy) with the example off-site factors
+    (supervision.risk.offsite.EXAMPLE_OFFSITE) added, as a candidate unless ``adopt``. Factors the
+    base already declares under the same names are kept as they are."""
+    base = base or current_policy()
+    weights, params = offsite.example_policy(weights=base.weights, params=base.params)
+    return policy_create(
+        actor=actor,
+        weights=weights,
+        params=params,
+        note=f"v{base.version} with the example off-site factors",
+        adopt=adopt,
+    )

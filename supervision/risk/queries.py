@@ -7,8 +7,6 @@ Policy numbers go into the text as literals (validated numbers, never user text)
 dates go in as parameters.
 """
 
-import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -27,99 +25,33 @@ from supervision.models import (
     SelfInspection,
     SelfInspectionAnswer,
 )
+from supervision.risk.offsite import names as offsite_names
+from supervision.risk.offsite_sql import Prepared, offsite_features
 from supervision.risk.policies import FACTORS, RATINGS, RISK_LEVELS
+from supervision.risk.sqltext import (
+    Scope,
+    _adapt,
+    _day,
+    _decay,
+    _epoch_days,
+    _least,
+    _lit,
+    _local_offset_days,
+    _saturate,
+    _t,
+    _to_date,
+    begun_day,
+)
 
 
-def _lit(value) -> str:
-    """A policy number as an SQL float literal. Policies are validated numbers, never user text.
-
-    PostgreSQL reads a bare ``0.5`` as numeric, and numeric arithmetic is several times slower
-    than double precision (and comes back as Decimal): say float8.
-    """
-    number = repr(float(value))
-    return f"{number}::float8" if connection.vendor == "postgresql" else number
-
-
-def _day(column: str, *, timestamp: bool = False) -> str:
-    """Days since 1970-01-01 of a date (or timestamp) column, as a number, in this database."""
-    if connection.vendor == "postgresql":
-        return (
-            f"(EXTRACT(EPOCH FROM {column})::float8 / 86400)"
-            if timestamp
-            else f"({column} - DATE '1970-01-01')::float8"
-        )
-    return f"(julianday({column}) - 2440587.5)"
-
-
-def _to_date(column: str, moment: datetime) -> str:
-    """The local date of a UTC timestamp column (the project's time zone, at ``moment``'s offset)."""
-    if connection.vendor == "postgresql":
-        zone = str(timezone.get_current_timezone()).replace("'", "")
-        return f"CAST({column} AT TIME ZONE '{zone}' AS date)"
-    minutes = round(_local_offset_days(moment) * 1440)
-    return f"date({column}, '{minutes:+d} minutes')"
-
-
-def _epoch_days(moment: datetime) -> float:
-    """Days since 1970-01-01 on the local wall clock, the scale dates are on (a date is its local
-    midnight). Timestamps in the database are UTC: ``_day(..., timestamp=True)`` plus the local
-    offset puts them on the same scale."""
-    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
-    return (local.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds() / 86400.0
-
-
-def _local_offset_days(moment: datetime) -> float:
-    offset = timezone.localtime(moment).utcoffset() if timezone.is_aware(moment) else None
-    return offset.total_seconds() / 86400.0 if offset else 0.0
-
-
-def _decay(age_days_sql: str, half_life) -> str:
-    return f"EXP(-({age_days_sql}) * {_lit(math.log(2) / float(half_life))})"
-
-
-def _saturate(x_sql: str, saturation) -> str:
-    return f"({_lit(1)} - EXP(-({x_sql}) / {_lit(saturation)}))"
-
-
-def _least(a: str, b: str) -> str:
-    return f"LEAST({a}, {b})" if connection.vendor == "postgresql" else f"MIN({a}, {b})"
-
-
-def _adapt(params: list) -> list:
-    """Raw SQL gets no field conversion: store datetimes the way the ORM does (SQLite keeps UTC
-    text, and an aware +08:00 value would compare as text against it, hours off)."""
-    return [
-        connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
-        for value in params
-    ]
-
-
-def _t(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which enterprises a query covers: an id range [lo, hi), or an explicit list."""
-
-    lo: int | None = None
-    hi: int | None = None
-    ids: tuple[int, ...] | None = None
-
-    def sql(self, column: str) -> str:
-        if self.ids is not None:
-            return f"{column} IN ({', '.join(str(int(i)) for i in self.ids) or 'NULL'})"
-        parts = []
-        if self.lo is not None:
-            parts.append(f"{column} >= {int(self.lo)}")
-        if self.hi is not None:
-            parts.append(f"{column} < {int(self.hi)}")
-        return " AND ".join(parts) or "1 = 1"
-
-
-def features_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
-    """SQL for one row per enterprise in scope: every factor's feature (x_*, in [0, 1]) and the
-    raw counts behind the credit rating, from facts strictly before ``as_of``.
+def features_query(
+    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, prepared: Prepared | None = None
+) -> tuple[str, list]:
+    """SQL for one row per enterprise in scope: every factor's feature (x_*, in [0, 1]; the off-site
+    factors' under their names, supervision.risk.offsite_sql) and the raw counts behind the credit
+    rating, from facts strictly before ``as_of``. ``prepared``: the nearby factors' grid (read from
+    the enterprises when not given) and, in a full recompute, what was computed once for the city
+    (supervision.risk.offsite_sql.prepare).
 
     ``x_visit_gap`` here is measured against the policy's default interval (calibration reads it);
     the score measures ``gap_days`` against the interval of the enterprise's tier (score_query).
@@ -136,7 +68,7 @@ def features_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> t
     as_of_date = local.date()
     # A dated fact (an imported inspection, a credit event) counts once its day has begun: as of
     # midnight (the back-test's START) that day is not yet known, as of 15:00 it is.
-    begun = as_of_date if local.time() == datetime.min.time() else as_of_date + timedelta(days=1)
+    begun = begun_day(as_of)
     repair_from = as_of - timedelta(days=float(credit["repair_days"]))
     si_from = as_of - timedelta(days=float(p["self_inspection_max_age_days"]))
     severity_case = (
@@ -243,6 +175,8 @@ def features_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> t
     repair_from_date = (as_of_date - timedelta(days=float(credit["repair_days"]))).isoformat()
     params += [repair_from_date, repair_from_date, as_of_date, begun]
 
+    off = offsite_features(policy=policy, as_of=as_of, begun=begun, scope=scope, prepared=prepared)
+
     order_load = (
         f"COALESCE(o.open_n, 0) + {_lit(float(p['overdue_order_weight']) - 1)} * COALESCE(o.overdue_n, 0)"
     )
@@ -264,11 +198,11 @@ def features_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> t
              WHEN e.opened_on IS NULL OR e.opened_on >= %s THEN {zero}
              WHEN ({_lit(as_of_day)} - {_day("e.opened_on")}) >= {_lit(p["new_licence_days"])} THEN {zero}
              ELSE {one} - ({_lit(as_of_day)} - {_day("e.opened_on")}) / {_lit(p["new_licence_days"])} END
-            AS x_licence,
+            AS x_licence,{"".join(f"{chr(10)}        {column}," for column in off.columns)}
         COALESCE(o.open_n, 0) AS open_orders,
         COALESCE(o.overdue_n, 0) AS overdue_orders,
         lv.d AS last_inspected_on,
-        COALESCE(ce.penalties, 0) AS penalties,
+        COALESCE(ce.penalties, 0) + {off.penalties} AS penalties,
         COALESCE(o.late_n, 0) AS late_orders,
         COALESCE(o.overdue_n, 0) AS unclosed_orders,
         COALESCE(ce.refusals, 0) AS refusals,
@@ -282,29 +216,48 @@ def features_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> t
     LEFT JOIN ({complaints}) c ON c.eid = e.id
     LEFT JOIN ({self_inspection}) si ON si.eid = e.id
     LEFT JOIN ({discrepancy}) dc ON dc.eid = e.id
-    LEFT JOIN ({credit_events}) ce ON ce.eid = e.id
+    LEFT JOIN ({credit_events}) ce ON ce.eid = e.id{"".join(f"{chr(10)}    {join}" for join in off.joins)}
     WHERE {scope.sql("e.id")}"""
-    # The outer placeholders come first in the text: self-inspection age, licence opened_on.
-    return sql, _adapt([si_from, begun, *params])
+    # The outer placeholders come first in the text: self-inspection age, licence opened_on; the
+    # off-site joins come last.
+    return sql, _adapt([si_from, begun, *params, *off.params])
 
 
-def score_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
-    """SQL for one row per enterprise in scope with every column of EnterpriseScore.
+def score_query(
+    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, prepared: Prepared | None = None
+) -> tuple[str, list]:
+    """SQL for one row per enterprise in scope with every column of EnterpriseScore (and each
+    off-site factor's points as ``o_<name>``, gathered in ``offsite`` and ``risk_offsite``).
 
     The visit gap is measured against the interval of the tier that the *other* factors and the
     credit rating give: reading the stored tier instead would feed each recompute's result into
     the next one (a tier that lowers the risk that sets the tier can oscillate), and a score must
     be the same however often it is recomputed.
     """
-    features, params = features_query(policy=policy, as_of=as_of, scope=scope)
+    features, params = features_query(policy=policy, as_of=as_of, scope=scope, prepared=prepared)
     p, w = policy.params, policy.weights
+    names = offsite_names(p)
     total = sum(float(v) for v in w.values())
-    scale = {factor: _lit(100.0 * float(w[factor]) / total) for factor in FACTORS}
+    scale = {factor: _lit(100.0 * float(w[factor]) / total) for factor in [*FACTORS, *names]}
     base_factors = [factor for factor in FACTORS if factor != "visit_gap"]
+    # Off-site points are o_<name>: a name is any identifier, and risk_<name> could meet a column
+    # of the score ("risk_level").
     contributions = ",\n            ".join(
-        f"{scale[factor]} * f.x_{factor} AS risk_{factor}" for factor in base_factors
+        [f"{scale[factor]} * f.x_{factor} AS risk_{factor}" for factor in base_factors]
+        + [f"{scale[name]} * f.x_{name} AS o_{name}" for name in names]
     )
-    base_sum = " + ".join(f"c.risk_{factor}" for factor in base_factors)
+    base_sum = " + ".join([f"c.risk_{factor}" for factor in base_factors] + [f"c.o_{name}" for name in names])
+    offsite_sum = " + ".join(f"c.o_{name}" for name in names) or _lit(0)
+    # Points by name, of the factors that gave some only: the column is written for every
+    # enterprise at every recompute, so its bytes are the recompute's (at 2.5 million, a full
+    # object costs a third more time than this; rounding to numeric, another sixth). Merging an
+    # object into {} drops its null members on SQLite.
+    if connection.vendor == "postgresql":
+        pairs = ", ".join(f"'{name}', NULLIF(c.o_{name}, 0)" for name in names)
+        offsite_json = f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
+    else:
+        pairs = ", ".join(f"'{name}', NULLIF(c.o_{name}, 0)" for name in names)
+        offsite_json = f"json_patch('{{}}', json_object({pairs}))"
     points = p["credit"]["points"]
     thresholds = p["credit"]["thresholds"]
     risk_t = p["risk_thresholds"]
@@ -351,7 +304,7 @@ def score_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tupl
              b.base_risk + {scale["visit_gap"]} * ({gap}) AS risk
       FROM (
         SELECT r.*, {tier(level("r.base_risk"), "r.credit")} AS base_tier FROM (
-          SELECT c.*, {base_sum} AS base_risk,
+          SELECT c.*, {base_sum} AS base_risk, {offsite_sum} AS risk_offsite, {offsite_json} AS offsite,
             CASE WHEN c.credit_dishonest = 1 OR c.credit_points >= {_lit(thresholds["D"])} THEN 'D'
                  WHEN c.credit_points >= {_lit(thresholds["C"])} THEN 'C'
                  WHEN c.credit_points >= {_lit(thresholds["B"])} THEN 'B' ELSE 'A' END AS credit
@@ -374,6 +327,8 @@ def score_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tupl
 SCORE_COLUMNS = (
     "enterprise_id",
     *(f"risk_{factor}" for factor in FACTORS),
+    "risk_offsite",
+    "offsite",
     "open_orders",
     "overdue_orders",
     "last_inspected_on",
@@ -390,9 +345,11 @@ SCORE_COLUMNS = (
 )
 
 
-def upsert_query(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> tuple[str, list]:
+def upsert_query(
+    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, prepared: Prepared | None = None
+) -> tuple[str, list]:
     """INSERT ... SELECT ... ON CONFLICT DO UPDATE: the scores of every enterprise in scope."""
-    select, params = score_query(policy=policy, as_of=as_of, scope=scope)
+    select, params = score_query(policy=policy, as_of=as_of, scope=scope, prepared=prepared)
     columns = [*SCORE_COLUMNS, "policy_id", "as_of"]
     table = _t(EnterpriseScore)
     dishonest = "q.credit_dishonest = 1" if connection.vendor == "postgresql" else "q.credit_dishonest"

@@ -13,7 +13,7 @@ could have known that morning. Facts come from the loop (findings, orders, compl
 self-inspections, credit events) and from imported history (history.HistoricalInspection).
 
 The factors, each a feature in [0, 1] whose contribution is ``100 * weight / sum(weights) * feature``
-(so the contributions add up to the score, 0-100):
+(so the contributions add up to the score, 0-100), nine built in:
 
 - scene: the scene's inherent risk, (1..4 -> 0..1);
 - violations: findings weighted by severity, halving every ``half_life_days``, saturating;
@@ -23,9 +23,25 @@ The factors, each a feature in [0, 1] whose contribution is ``100 * weight / sum
 - self_noncompliant: share of items the latest self-inspection declared non-compliant;
 - self_discrepancy: inspector findings, after that self-inspection, on items it declared compliant;
 - visit_gap: days since the last inspection against the interval the enterprise's tier requires;
-- licence: a licence that is not active, or a young one (risk fades over ``new_licence_days``).
+- licence: a licence that is not active, or a young one (risk fades over ``new_licence_days``);
+
+and the off-site factors a policy declares by name (supervision.risk.offsite, other departments'
+data in history.EnterpriseAttribute and history.Signal), stored as ``offsite`` (points by name) and
+``risk_offsite`` (their sum):
+
+- attribute: a register value as of the moment (risk class, facility type, a licensed activity),
+  mapped to [0, 1] by the policy's ``values``;
+- attribute_age: the age of a date a register holds (licence first issued): young is risky;
+- nearby: signals located near the enterprise (hotline complaints about the street), decaying with
+  time and distance, saturating; measured on a grid (supervision.risk.offsite_sql);
+- keyed: the enterprise's own signals (camera alerts, sensor excursions), decaying, saturating.
+
+Signals of the kinds ``params["credit"]["signal_penalty_kinds"]`` names (another bureau's
+penalties) count as penalties of the credit rating. Register values count once their
+``valid_from`` day has begun, signals once they occurred: nothing dated after "as of" is read.
 """
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +54,7 @@ from django.utils import timezone
 
 from core.models import Enterprise
 from supervision.models import EnterpriseScore, ScoringPolicy
+from supervision.risk import offsite_sql
 
 # The policy and the query live in their own modules; callers (pages, the API, planning, the
 # back-test, tests, bench/) keep reading them from here.
@@ -52,6 +69,7 @@ from supervision.risk.policies import (  # noqa: F401
     current_policy,
     policy_adopt,
     policy_create,
+    policy_offsite_example,
     validate_policy,
 )
 from supervision.risk.queries import (  # noqa: F401
@@ -124,11 +142,19 @@ def recompute_all(
     count = 0
     if lo is not None:
         starts = list(range(lo, hi + 1, chunk))
-        for done, start in enumerate(starts, 1):
-            sql, params = upsert_query(policy=policy, as_of=as_of, scope=Scope(lo=start, hi=start + chunk))
-            _run(sql, params)
-            if progress:
-                progress(done, len(starts))
+        # Off-site factors: the register values' features and the signals around every
+        # enterprise's cell, computed once for all chunks.
+        prepared = offsite_sql.prepared_for(policy, fresh=True)
+        try:
+            prepared = offsite_sql.prepare(policy=policy, as_of=as_of, prepared=prepared)
+            for done, start in enumerate(starts, 1):
+                scope = Scope(lo=start, hi=start + chunk)
+                sql, params = upsert_query(policy=policy, as_of=as_of, scope=scope, prepared=prepared)
+                _run(sql, params)
+                if progress:
+                    progress(done, len(starts))
+        finally:
+            offsite_sql.drop(prepared)
         count = len(starts)
     # Scores of a superseded run that no enterprise id range reached any more (ids only grow,
     # deleted enterprises cascade) cannot exist, so nothing needs deleting here.
@@ -143,12 +169,15 @@ def recompute_all(
 
 def score_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:
     """Scores as dictionaries without writing them (back-test, calibration, explanations).
-    ``last_inspected_on`` is a local date (SQLite hands raw SQL dates back as text)."""
+    ``last_inspected_on`` is a local date (SQLite hands raw SQL dates back as text), ``offsite`` a
+    dict of points by factor name."""
     sql, params = score_query(policy=policy, as_of=as_of, scope=scope)
     rows = _run(sql, params, fetch=True)
     for row in rows:
         if isinstance(row["last_inspected_on"], str):
             row["last_inspected_on"] = date.fromisoformat(row["last_inspected_on"])
+        if isinstance(row["offsite"], str):  # SQLite's json_object is text
+            row["offsite"] = json.loads(row["offsite"])
     return rows
 
 

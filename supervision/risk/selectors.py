@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from core import permissions
 from core.errors import DomainError
 from core.models import Complaint, Department, District, Enterprise, Scene
-from history.models import HistoricalFinding
+from history.models import EnterpriseAttribute, HistoricalFinding, Signal
 from supervision.models import (
     CreditEvent,
     CreditRating,
@@ -29,7 +29,9 @@ from supervision.models import (
     ScoringPolicy,
     SelfInspection,
 )
+from supervision.risk import offsite
 from supervision.risk.permissions import scores_visible_to
+from supervision.risk.policies import factor_labels
 from supervision.risk.scoring import FACTORS
 
 TIERS = (1, 2, 3, 4)
@@ -71,6 +73,7 @@ LICENCES = ("open", "closed", "all")
 # How many facts of each kind the explanation lists (the newest first).
 FACTS_LIMIT = 10
 CREDIT_EVENTS_LIMIT = 20
+REGISTER_ROWS = 500
 
 
 class RankingError(DomainError):
@@ -325,15 +328,20 @@ class WithOpenOrders:
 
 def due_points(policy: ScoringPolicy) -> float:
     """The most points of the 0-100 risk score that measure how due a visit is (the visit_gap
-    factor: 100 * its weight / the sum of the weights, as supervision.risk.queries scores it)."""
-    weights = {factor: float(policy.weights.get(factor, 0)) for factor in FACTORS}
-    total = sum(weights.values())
-    return 100.0 * weights["visit_gap"] / total if total else 0.0
+    factor: 100 * its weight / the sum of the weights, off-site factors' included, as
+    supervision.risk.queries scores it)."""
+    total = sum(float(w) for w in policy.weights.values())
+    return 100.0 * float(policy.weights.get("visit_gap", 0)) / total if total else 0.0
 
 
 def contributions(score: EnterpriseScore) -> dict[str, float]:
-    """Factor -> points of the risk score, in FACTORS order; they add up to ``score.risk``."""
-    return {factor: getattr(score, f"risk_{factor}") for factor in FACTORS}
+    """Factor -> points of the risk score: the built-in factors in FACTORS order, then the off-site
+    factors in the order of the policy that computed the score; they add up to ``score.risk``."""
+    points = {factor: getattr(score, f"risk_{factor}") for factor in FACTORS}
+    stored = score.offsite or {}  # only the factors that gave points are stored
+    for name in [*offsite.names(score.policy.params), *sorted(stored)]:
+        points.setdefault(name, float(stored.get(name, 0.0)))
+    return points
 
 
 # --- the distribution ----------------------------------------------------------------------------------
@@ -404,6 +412,11 @@ class FactorRow:
     contribution: float  # points of the 0-100 risk score
     maximum: float  # the most this factor can contribute: 100 * weight / sum(weights)
     feature: float | None  # the factor's value in [0, 1]; None when its weight is zero
+    kind: str = "builtin"  # or the off-site factor's type (supervision.risk.offsite.TYPES)
+
+    @property
+    def offsite(self) -> bool:
+        return self.kind != "builtin"
 
     @property
     def percent(self) -> float:
@@ -432,6 +445,10 @@ class Explanation:
     orders: list[RectificationOrder] = field(default_factory=list)
     complaints: list[Complaint] = field(default_factory=list)
     self_inspection: SelfInspection | None = None
+    # Other departments' data: the enterprise's own recent signals and its register facts (the
+    # latest value of each attribute per source).
+    signals: list[Signal] = field(default_factory=list)
+    register_facts: list[EnterpriseAttribute] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -443,22 +460,27 @@ class Explanation:
 
 
 def factor_rows(score: EnterpriseScore, policy: ScoringPolicy) -> list[FactorRow]:
-    """Each factor with its weight and its feature, read back from the stored contribution:
-    contribution = 100 * weight / sum(weights) * feature (supervision.risk.scoring)."""
-    weights = {factor: float(policy.weights.get(factor, 0)) for factor in FACTORS}
+    """Each factor, built-in and off-site, with its weight and its feature, read back from the
+    stored contribution: contribution = 100 * weight / sum(weights) * feature
+    (supervision.risk.scoring)."""
+    weights = {factor: float(weight) for factor, weight in policy.weights.items()}
     total = sum(weights.values())
+    labels = factor_labels(policy)
+    kinds = {d["name"]: d["type"] for d in offsite.definitions(policy.params)}
     rows = []
     for factor, points in contributions(score).items():
-        weight = weights[factor]
+        weight = weights.get(factor, 0.0)
         maximum = 100.0 * weight / total if total else 0.0
         rows.append(
             FactorRow(
                 name=factor,
-                label=str(FACTORS[factor]),
+                label=labels.get(factor, factor),
                 weight=weight,
                 contribution=points,
                 maximum=maximum,
-                feature=points * total / (100.0 * weight) if weight else None,
+                # Off-site points go through JSON: keep the read-back inside [0, 1].
+                feature=min(1.0, points * total / (100.0 * weight)) if weight else None,
+                kind=kinds.get(factor, "builtin"),
             )
         )
     return rows
@@ -553,4 +575,26 @@ def score_explain(*, enterprise: Enterprise, facts: bool = True) -> Explanation:
         .order_by("-submitted_at")
         .first()
     )
+    explanation.signals = list(
+        Signal.objects.filter(enterprise=enterprise)
+        .select_related("source")
+        .order_by("-occurred_at", "-pk")[:FACTS_LIMIT]
+    )
+    explanation.register_facts = register_facts(enterprise)
     return explanation
+
+
+def register_facts(enterprise: Enterprise) -> list[EnterpriseAttribute]:
+    """The value each register holds today for each attribute of the enterprise (the latest
+    ``valid_from`` not after today, per source and name), by name. One query; a register keeps
+    a few dozen rows per enterprise, at most REGISTER_ROWS are read."""
+    today = timezone.localdate()
+    rows = (
+        EnterpriseAttribute.objects.filter(enterprise=enterprise, valid_from__lte=today)
+        .select_related("source")
+        .order_by("name", "source__code", "-valid_from", "-pk")[:REGISTER_ROWS]
+    )
+    latest: dict[tuple, EnterpriseAttribute] = {}
+    for row in rows:
+        latest.setdefault((row.name, row.source_id), row)
+    return list(latest.values())

@@ -12,6 +12,8 @@ urlpatterns = [
     path("policies/new", policies.policy_new, name="policy-new"),
     path("policies/<int:version>/", policies.policy_detail, name="policy"),
     path("policies/<int:version>/adopt", policies.policy_adopt, name="policy-adopt"),
+    path("policies/<int:version>/card", policies.policy_card, name="policy-card"),
+    path("policies/offsite-example", policies.policy_offsite_example, name="policy-offsite-example"),
     path("recompute", policies.recompute, name="recompute"),
     path("runs/<int:pk>/", policies.scorerun_detail, name="run"),
 ]

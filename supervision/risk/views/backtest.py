@@ -23,7 +23,7 @@ from supervision.models import BacktestRun, ScoringPolicy
 from supervision.risk import backtest as service
 from supervision.risk import calibration
 from supervision.risk.forms import BacktestForm, CalibrateForm
-from supervision.risk.scoring import FACTORS, current_policy
+from supervision.risk.scoring import current_policy
 from supervision.risk.views.gates import scoring_managers_only
 
 PAGE_SIZE = 20
@@ -54,6 +54,8 @@ def _render_index(request, *, values, error=None, calibrate_error=None, calibrat
         "calibrate_error": calibrate_error,
         "calibrate": calibrate_values or {"before": values.get("start", ""), "months": "12", "note": ""},
         "policies": ScoringPolicy.objects.order_by("-version"),
+        # The newest calibrated versions, to read what they learnt before comparing them.
+        "carded": list(ScoringPolicy.objects.exclude(model_card={}).order_by("-version")[:5]),
         "current": current_policy(),
         "max_days": service.MAX_DAYS,
         "max_months": calibration.MAX_MONTHS,
@@ -110,7 +112,7 @@ def backtest_calibrate(request):
             status=exc.status,
         )
     before = form.cleaned_data["before"]
-    weights = ", ".join(f"{factor} {report.weights[factor]:g}" for factor in FACTORS)
+    weights = ", ".join(f"{factor} {weight:g}" for factor, weight in report.weights.items())
     messages.success(
         request,
         _(

@@ -8,6 +8,7 @@ otherwise), see supervision.risk.views.gates.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,10 +17,18 @@ from core import permissions
 from core.errors import DomainError
 from core.pages import paginate
 from supervision.models import RiskLevel, ScoreRun, ScoringPolicy
-from supervision.risk import scoring
+from supervision.risk import model_card, offsite, scoring
+from supervision.risk import selectors as ranking
 from supervision.risk import services as rescoring
-from supervision.risk.forms import CREDIT_FIELDS, PARAM_FIELDS, PolicyForm, policy_paths, policy_values
-from supervision.risk.scoring import FACTORS, RATINGS
+from supervision.risk.forms import (
+    CREDIT_FIELDS,
+    OFFSITE_PATH,
+    PARAM_FIELDS,
+    PolicyForm,
+    policy_paths,
+    policy_values,
+)
+from supervision.risk.scoring import RATINGS
 from supervision.risk.selectors import TIERS
 from supervision.risk.views.gates import ranking_only, scoring_managers_only
 
@@ -29,11 +38,23 @@ PAGE_SIZE = 50
 # --- policies ------------------------------------------------------------------------------------------
 
 
-def _policy_form(values: dict, errors: dict) -> dict:
+def _offsite_errors(errors: dict) -> list[dict]:
+    """Problems of one off-site definition ("params.offsite.2.radius_m") as (factor number from 1,
+    key, problem), in order."""
+    found = []
+    for path, text in errors.items():
+        if path.startswith(OFFSITE_PATH + "."):
+            index, _dot, key = path.removeprefix(OFFSITE_PATH + ".").partition(".")
+            number = int(index) + 1 if index.isdigit() else 0
+            found.append({"number": number, "key": key, "text": text})
+    return sorted(found, key=lambda e: (e["number"], e["key"]))
+
+
+def _policy_form(values: dict, errors: dict, paths: list[tuple[str, str]]) -> dict:
     """The inputs grouped for the template: each with name, label, value and its error."""
     fields = {
         path: {"name": path, "label": label, "value": values.get(path, ""), "error": errors.get(path)}
-        for path, label in policy_paths()
+        for path, label in paths
     }
     matrix = [
         {
@@ -44,7 +65,10 @@ def _policy_form(values: dict, errors: dict) -> dict:
     ]
     known = set(fields)
     return {
-        "weights": [fields[f"weights.{factor}"] for factor in FACTORS],
+        "weights": [fields[path] for path, _label in paths if path.startswith("weights.")],
+        "offsite": fields[OFFSITE_PATH],
+        # Problems of one definition ("params.offsite.2.radius_m"), listed under the text area.
+        "offsite_errors": _offsite_errors(errors),
         "params": [fields[path] for path, _label in PARAM_FIELDS],
         "credit": [fields[path] for path, _label in CREDIT_FIELDS],
         "tiers": [
@@ -58,7 +82,11 @@ def _policy_form(values: dict, errors: dict) -> dict:
         "matrix": matrix,
         "ratings": RATINGS,
         # Problems of a whole group ("weights", "params.risk_thresholds"): shown above the form.
-        "other_errors": sorted((path, text) for path, text in errors.items() if path not in known),
+        "other_errors": sorted(
+            (path, text)
+            for path, text in errors.items()
+            if path not in known and not path.startswith(OFFSITE_PATH + ".")
+        ),
     }
 
 
@@ -83,14 +111,29 @@ def policy_list(request):
 
 def _weights_table(policy: ScoringPolicy) -> list[dict]:
     total = sum(float(v) for v in policy.weights.values()) or 1.0
+    kinds = {d["name"]: d["type"] for d in offsite.definitions(policy.params)}
     return [
         {
             "name": factor,
             "label": label,
+            "kind": offsite.TYPES.get(kinds.get(factor)),
             "weight": policy.weights.get(factor),
             "share": 100.0 * float(policy.weights.get(factor, 0)) / total,
         }
-        for factor, label in FACTORS.items()
+        for factor, label in ranking.factor_labels(policy).items()
+    ]
+
+
+def _definitions_table(policy: ScoringPolicy) -> list[dict]:
+    """Each off-site factor as the policy declares it: its label, type and settings."""
+    return [
+        {
+            "name": d["name"],
+            "label": offsite.label(d),
+            "type": offsite.TYPES.get(d["type"], d["type"]),
+            "settings": {key: value for key, value in d.items() if key not in offsite.COMMON_KEYS},
+        }
+        for d in offsite.definitions(policy.params)
     ]
 
 
@@ -105,10 +148,46 @@ def policy_detail(request, version: int):
         "policy": policy,
         "current": scoring.current_policy(),
         "weights": _weights_table(policy),
-        "form": _policy_form(policy_values(policy), {}),
+        "definitions": _definitions_table(policy),
+        "penalty_kinds": offsite.penalty_kinds(policy.params),
+        "form": _policy_form(policy_values(policy), {}, policy_paths(offsite.definitions(policy.params))),
         "can_manage": permissions.can_manage_scoring(request.user),
     }
     return render(request, "risk/policy_detail.html", context)
+
+
+@login_required
+@require_GET
+def policy_card(request, version: int):
+    """A calibrated version's model card: what it learnt, from which data, how sure it is."""
+    ranking_only(request.user)
+    policy = get_object_or_404(ScoringPolicy.objects.select_related("created_by"), version=version)
+    if not policy.model_card:
+        raise Http404
+    context = {
+        "policy": policy,
+        "current": scoring.current_policy(),
+        "card": model_card.view(policy),
+        "can_manage": permissions.can_manage_scoring(request.user),
+    }
+    return render(request, "risk/policy_card.html", context)
+
+
+@login_required
+@require_POST
+def policy_offsite_example(request):
+    ranking_only(request.user)
+    scoring_managers_only(request.user)
+    policy = scoring.policy_offsite_example(actor=request.user)
+    messages.success(
+        request,
+        _(
+            "Version %(v)s adds the example off-site factors to the current policy, as a candidate: "
+            "back-test it, calibrate it, then adopt it."
+        )
+        % {"v": policy.version},
+    )
+    return redirect("ranking:policy", version=policy.version)
 
 
 @login_required
@@ -122,6 +201,7 @@ def policy_new(request):
         base = ScoringPolicy.objects.filter(version=int(source)).first()
     base = base or scoring.current_policy()
     values, errors, status = policy_values(base), {}, 200
+    paths = policy_paths(offsite.definitions(base.params))
     note, adopt = "", False
     message = None
     if request.method == "POST":
@@ -130,6 +210,7 @@ def policy_new(request):
         form.is_valid()
         data = form.cleaned_data
         values, note, adopt = form.values(), data["note"], data["adopt"]
+        paths = form.paths
         try:
             policy = scoring.policy_create(
                 actor=request.user, weights=data["weights"], params=data["params"], note=note, adopt=adopt
@@ -149,7 +230,7 @@ def policy_new(request):
             return redirect("ranking:policy", version=policy.version)
     context = {
         "base": base,
-        "form": _policy_form(values, errors),
+        "form": _policy_form(values, errors, paths),
         "note": note,
         "adopt": adopt,
         "message": message,

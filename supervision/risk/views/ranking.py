@@ -28,6 +28,7 @@ from core.models import Department, District, Enterprise, Scene
 from core.pages import add_domain_error, paginate
 from core.pagination import Page
 from supervision.models import CreditEvent, CreditRating, EnterpriseScore, RiskLevel
+from supervision.risk import offsite, scoring
 from supervision.risk import selectors as ranking
 from supervision.risk import services as rescoring
 from supervision.risk.forms import CreditEventForm, errors_by_field
@@ -98,6 +99,8 @@ def _render_list(request, raw, filters, *, errors=None, message=None, status=200
     listing = filters.licence if filters else raw["licence"] if raw["licence"] in ranking.LICENCES else "open"
     closed = query.copy()
     closed["licence"] = "closed"
+    # The off-site factors of the policies that computed the rows shown (no query: rows carry them).
+    offsite_count = max((len(offsite.names(score.policy.params)) for score in page.items), default=0)
     context = {
         "page": page,
         "rows": [
@@ -120,7 +123,11 @@ def _render_list(request, raw, filters, *, errors=None, message=None, status=200
         "listing": listing,
         "closed_query": closed.urlencode(),
         "due": _due(page.items),
-        "factors": list(FACTORS.items()),
+        "factors": [
+            *((name, label, f"f-{name}") for name, label in FACTORS.items()),
+            *_offsite_legend(offsite_count),
+        ],
+        "offsite_count": offsite_count,
         "xlsx_max": XLSX_MAX_ROWS,
         "can_manage": permissions.can_manage_scoring(request.user),
     }
@@ -139,19 +146,30 @@ def _due(scores) -> list[dict]:
 
 def _bars(score) -> list[dict]:
     """The score as a stacked bar on the 0-100 scale, one segment per contributing factor (drawn
-    as SVG rectangles: the pages' CSP allows no inline styles)."""
+    as SVG rectangles: the pages' CSP allows no inline styles). Off-site factors share a colour:
+    a policy names them, the stylesheet cannot know them."""
+    labels = ranking.factor_labels(score.policy)
     segments, x = [], 0.0
     for factor, points in ranking.contributions(score).items():
         if points >= 0.05:
-            segments.append({"factor": factor, "label": FACTORS[factor], "x": x, "width": points})
+            css = f"f-{factor}" if factor in FACTORS else "f-offsite"
+            segments.append(
+                {"factor": factor, "css": css, "label": labels.get(factor, factor), "x": x, "width": points}
+            )
             x += points
     return segments
+
+
+def _offsite_legend(count: int) -> list[tuple[str, str, str]]:
+    return [("offsite", _("Other departments' data (each off-site factor)"), "f-offsite")] if count else []
 
 
 # --- exports -------------------------------------------------------------------------------------------
 
 
-def _header() -> list[str]:
+def _header(names: list[str], labels: dict[str, str]) -> list[str]:
+    """The columns of an export; ``names``: the current policy's off-site factors, one column
+    each (a row scored under another policy leaves the ones it lacks blank)."""
     return [
         _("Rank"),
         _("Unified social credit code"),
@@ -167,6 +185,8 @@ def _header() -> list[str]:
         _("Overdue orders"),
         _("Last inspected on"),
         *(str(label) for label in FACTORS.values()),
+        *(labels[name] for name in names),
+        _("Other departments' data (points)"),
         _("Policy version"),
         _("As of"),
         _("Licence status"),
@@ -178,9 +198,10 @@ def _text(value: str) -> str:
     return f"'{value}" if value[:1] in {"=", "+", "-", "@"} else value
 
 
-def _rows(queryset, levels: dict, statuses: dict):
+def _rows(queryset, levels: dict, statuses: dict, names: list[str]):
     for position, score in enumerate(queryset.iterator(chunk_size=2000), start=1):
         enterprise = score.enterprise
+        stored = score.offsite or {}
         yield [
             position,
             enterprise.uscc,
@@ -195,7 +216,9 @@ def _rows(queryset, levels: dict, statuses: dict):
             score.open_orders,
             score.overdue_orders,
             score.last_inspected_on.isoformat() if score.last_inspected_on else "",
-            *(round(points, 2) for points in ranking.contributions(score).values()),
+            *(round(getattr(score, f"risk_{factor}"), 2) for factor in FACTORS),
+            *(round(float(stored[name]), 2) if name in stored else "" for name in names),
+            round(score.risk_offsite, 2),
             score.policy.version,
             timezone.localtime(score.as_of).strftime("%Y-%m-%d %H:%M"),
             statuses.get(enterprise.licence_status, enterprise.licence_status),
@@ -235,11 +258,13 @@ def _export(request, raw, filters: ranking.RankingFilters, fmt: str):
         )
     levels = {value: str(label) for value, label in RiskLevel.choices}
     statuses = {value: str(label) for value, label in Enterprise.LicenceStatus.choices}
-    header = _header()
+    policy = scoring.current_policy()
+    names = offsite.names(policy.params)
+    header = _header(names, ranking.factor_labels(policy))
     stamp = timezone.localdate().isoformat()
     if fmt == "csv":
         response = StreamingHttpResponse(
-            _csv_lines(header, _rows(queryset, levels, statuses), translation.get_language()),
+            _csv_lines(header, _rows(queryset, levels, statuses, names), translation.get_language()),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="ranking-{stamp}.csv"'
@@ -247,7 +272,7 @@ def _export(request, raw, filters: ranking.RankingFilters, fmt: str):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Risk ranking")[:31])
     sheet.append(header)
-    for row in _rows(queryset, levels, statuses):
+    for row in _rows(queryset, levels, statuses, names):
         sheet.append(row)
     # A temporary file, not memory: 100,000 rows compress to megabytes. FileResponse closes it.
     out = tempfile.TemporaryFile()  # noqa: SIM115

@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import DomainError
 from supervision.risk.calibration import WINDOW_DAYS, policy_calibrate
-from supervision.risk.scoring import FACTORS
 
 
 class Command(BaseCommand):
@@ -40,14 +39,20 @@ class Command(BaseCommand):
             f"{report.n} inspections, {report.n_critical} critical, in {WINDOW_DAYS}-day windows after "
             f"{len(report.cuts)} cuts {report.cuts[0]}..{report.cuts[-1]}"
         )
-        write(f"{'factor':<20}{'coefficient':>12}{'weight was':>12}{'weight':>10}")
-        for factor in FACTORS:
+        write(f"{'factor':<24}{'coefficient':>12}{'weight was':>12}{'weight':>10}  90% of refits")
+        for entry in report.model_card["factors"]:
+            factor = entry["name"]
             coefficient = report.coefficients.get(factor)
             shown = f"{coefficient:+.3f}" if coefficient is not None else "constant"
+            low, high = entry["weight_interval"]
+            spread = f"  {low:.1f}-{high:.1f}" if low is not None else ""
             write(
-                f"{factor:<20}{shown:>12}{float(report.base.weights[factor]):>12.2f}"
-                f"{float(report.weights[factor]):>10.2f}"
+                f"{factor:<24}{shown:>12}{float(report.base.weights[factor]):>12.2f}"
+                f"{float(report.weights[factor]):>10.2f}{spread}"
             )
+            for value, mapped in report.values.get(factor, {}).items():
+                write(f"    {value[:40]:<40} -> {mapped:g}")
+        write(f"model card: /ranking/policies/{report.policy.version}/card")
         write(
             f"compare: manage.py backtest --start {before} --days {WINDOW_DAYS} "
             f"--compare {report.base.version},{report.policy.version}"
