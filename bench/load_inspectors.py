@@ -165,7 +165,7 @@ def seed(*, inspectors: int, tasks_per_pair: int, items: int) -> list[Tablet]:
 
     from core import uscc
     from core.models import ApiToken, Department, District, Enterprise, Inspector, Regulator, Scene
-    from core.tokens import TOKEN_PREFIX, _digest
+    from core.tokens import TOKEN_PREFIX, secret_digest
     from supervision.models import InspectionTask
     from tests.factories import make_checklist
 
@@ -199,7 +199,7 @@ def seed(*, inspectors: int, tasks_per_pair: int, items: int) -> list[Tablet]:
                 ApiToken(
                     user=users[2 * n],
                     device="load tablet",
-                    key_hash=_digest(raw),
+                    key_hash=secret_digest(raw),
                     prefix=raw[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + 8],
                     expires_at=timezone.now() + timedelta(days=1),
                 )

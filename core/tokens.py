@@ -22,8 +22,17 @@ TOKEN_PREFIX = "sp_"
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def secret_digest(secret: str) -> str:
+    """What is stored of a bearer token or a data source's key: the SHA-256 of its text."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def mark_used(record) -> None:
+    """Set ``last_used_at`` of a token or key, at most once per LAST_USED_RESOLUTION."""
+    now = timezone.now()
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+        type(record).objects.filter(pk=record.pk).update(last_used_at=now)
+        record.last_used_at = now
 
 
 def locked_out_error() -> DomainError:
@@ -65,7 +74,7 @@ def _token_issue(*, user, device: str) -> tuple[ApiToken, str]:
     token = ApiToken.objects.create(
         user=user,
         device=device.strip(),
-        key_hash=_digest(raw),
+        key_hash=secret_digest(raw),
         prefix=raw[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + 8],
         expires_at=timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS),
     )
@@ -90,11 +99,12 @@ def token_authenticate(raw: str) -> ApiToken | None:
     now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=_digest(raw), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
+        .filter(
+            key_hash=secret_digest(raw), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True
+        )
         .first()
     )
     if token is None:
         return None
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    mark_used(token)
     return token

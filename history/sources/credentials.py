@@ -6,9 +6,7 @@ mid-batch by the rotation is refused (401) and retries with the new key; ingest 
 the retry writes each row once.
 """
 
-import hashlib
 import secrets
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import DomainError
+from core.tokens import mark_used, secret_digest
 from history.models import DataSource, SourceCredential
 
 KEY_PREFIX = "dsk_"
@@ -23,18 +22,10 @@ KEY_PREFIX = "dsk_"
 KEY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 KEY_LENGTH = 40  # ~233 bits
 PREFIX_LENGTH = 12  # what lists show: "dsk_" and 8 characters of the key
-# Writing last_used_at on every batch would add a write per batch for nothing (as core.tokens).
-LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class CredentialError(DomainError):
     status = 409
-
-
-def key_digest(raw: str) -> str:
-    # The same digest as core.tokens' bearer tokens (SHA-256 of the key's text); that helper is
-    # private to core, and this one line is not worth widening core's interface for.
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @transaction.atomic
@@ -48,7 +39,7 @@ def credential_rotate(*, source: DataSource, actor) -> tuple[SourceCredential, s
     SourceCredential.objects.bulk_update(revoked, ["revoked_at"])
     raw = KEY_PREFIX + "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
     credential = SourceCredential.objects.create(
-        source=source, prefix=raw[:PREFIX_LENGTH], key_hash=key_digest(raw), created_by=actor
+        source=source, prefix=raw[:PREFIX_LENGTH], key_hash=secret_digest(raw), created_by=actor
     )
     audit_record(
         actor=actor,
@@ -79,11 +70,8 @@ def credential_find(raw: str) -> SourceCredential | None:
     """The credential a key belongs to, revoked or not (the caller says which); None for no key of ours."""
     if not raw.startswith(KEY_PREFIX):
         return None
-    return SourceCredential.objects.select_related("source").filter(key_hash=key_digest(raw)).first()
+    return SourceCredential.objects.select_related("source").filter(key_hash=secret_digest(raw)).first()
 
 
 def credential_used(credential: SourceCredential) -> None:
-    now = timezone.now()
-    if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_RESOLUTION:
-        SourceCredential.objects.filter(pk=credential.pk).update(last_used_at=now)
-        credential.last_used_at = now
+    mark_used(credential)

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.factories import EnterpriseFactory
+from tests.factories import EnterpriseFactory, InspectorFactory, MembershipFactory, UserFactory
 from tests.history.helpers import issue_key, make_source
 
 
@@ -35,3 +35,19 @@ def other_key(other_source) -> str:
 @pytest.fixture
 def shop(db):
     return EnterpriseFactory()
+
+
+@pytest.fixture
+def people(db, chaoyang_regulator, health_regulator, admin_user, regulator_user):
+    """Everyone the sources' pages and API answer differently: only the admin and the city-level
+    regulator (``regulator``) manage sources."""
+    return {
+        "anonymous": None,
+        "outsider": UserFactory(),
+        "business": MembershipFactory().user,
+        "inspector": InspectorFactory().user,
+        "chaoyang_regulator": chaoyang_regulator,
+        "regulator": regulator_user,
+        "health_regulator": health_regulator,
+        "admin": admin_user,
+    }

@@ -8,7 +8,7 @@ from django.test import Client
 from core.models import AuditEvent
 from core.tokens import _token_issue
 from history.models import DataSource, SourceCredential
-from tests.factories import InspectorFactory, MembershipFactory, UserFactory, make_uscc
+from tests.factories import make_uscc
 from tests.history.helpers import issue_key, make_source, post_batch, written
 
 pytestmark = pytest.mark.django_db
@@ -36,20 +36,6 @@ OPERATIONS = [
     ("post", "/api/v1/sources/{code}/credentials/{credential}/revoke", None, 200),
     ("get", "/api/v1/sources/{code}/batches", None, 200),
 ]
-
-
-@pytest.fixture
-def people(db, chaoyang_regulator, health_regulator, admin_user, regulator_user):
-    return {
-        "anonymous": None,
-        "outsider": UserFactory(),
-        "business": MembershipFactory().user,
-        "inspector": InspectorFactory().user,
-        "chaoyang_regulator": chaoyang_regulator,
-        "regulator": regulator_user,
-        "health_regulator": health_regulator,
-        "admin": admin_user,
-    }
 
 
 def api_client(user) -> Client:

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from core.models import AuditEvent
 from history.models import DataSource, SourceCredential
-from tests.factories import InspectorFactory, MembershipFactory, RegulatorFactory, UserFactory
+from tests.factories import RegulatorFactory
 from tests.history.helpers import issue_key, make_source, written
 
 pytestmark = pytest.mark.django_db
@@ -26,20 +26,6 @@ ROLES = [
     "health_regulator",
     "admin",
 ]
-
-
-@pytest.fixture
-def people(db, chaoyang_regulator, health_regulator, admin_user, regulator_user):
-    return {
-        "anonymous": None,
-        "outsider": UserFactory(),
-        "business": MembershipFactory().user,
-        "inspector": InspectorFactory().user,
-        "chaoyang_regulator": chaoyang_regulator,
-        "regulator": regulator_user,
-        "health_regulator": health_regulator,
-        "admin": admin_user,
-    }
 
 
 def client_for(user) -> Client:
