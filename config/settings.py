@@ -329,6 +329,11 @@ RECTIFY_DAYS = _rectify_days()
 PUBLICATION_DELAY_DAYS = env_int("PUBLICATION_DELAY_DAYS", 7, minimum=0)
 
 
+# --- Risk scores ----------------------------------------------------------------------------------
+# Chunks of the full recompute run side by side on PostgreSQL, one connection each
+# (supervision.risk.scoring.recompute_workers): about the cores the database may use for it.
+SCORE_RECOMPUTE_WORKERS = env_int("SCORE_RECOMPUTE_WORKERS", 2, minimum=1)
+
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -40,6 +40,7 @@ from core import uscc as uscc_rule
 from core.audit import audit_record
 from core.errors import DomainError
 from core.models import District, Enterprise, Scene
+from core.signals import enterprises_registered
 
 COLUMNS = ("uscc", "name", "address", "district_code", "scene_code")
 CHUNK_SIZE = 2000
@@ -399,6 +400,9 @@ def _write_chunk(chunk: list[_Candidate], report: ImportReport, *, write: bool =
                 raise
             chunk = fresh
             continue
+        enterprises_registered.send(
+            sender=Enterprise, usccs=[candidate.enterprise.uscc for candidate in fresh]
+        )
         report.imported += len(fresh)
         return
 

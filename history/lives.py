@@ -42,6 +42,7 @@ from core import uscc
 from core.audit import audit_record
 from core.errors import DomainError
 from core.models import District, Enterprise, Scene
+from core.signals import enterprises_registered
 from history.models import HistoricalFinding, HistoricalInspection, Source, SourceRecord
 from history.sources.files import FileImport, exchange_files_in, import_exchange_file
 
@@ -287,6 +288,9 @@ def _import_businesses(feed: _Feed, district: District, scene: Scene, report: Li
     records = [SourceRecord(source=SOURCE, source_id=s, enterprise=e) for s, e in created] + relinked
     for chunk in _chunks(records):
         SourceRecord.objects.bulk_create(chunk)
+    if created:
+        # Signals that named these businesses before they were imported now count for them.
+        enterprises_registered.send(sender=Enterprise, usccs=[e.uscc for _, e in created])
     for chunk in _chunks(changed):
         Enterprise.objects.bulk_update(chunk, ["name", "address", "latitude", "longitude", "updated_at"])
 

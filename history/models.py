@@ -301,7 +301,26 @@ class Signal(models.Model):
         indexes = [
             # An enterprise's recent signals (entity card, breakdown).
             models.Index(fields=["enterprise", "-occurred_at"], name="signal_enterprise_recent"),
+            # The located signals of a kind around one enterprise (its breakdown lists the nearby
+            # ones: supervision.risk.selectors.nearby_signals), a box of latitude first.
+            models.Index(
+                fields=["kind", "latitude", "longitude", "occurred_at"],
+                condition=Q(latitude__isnull=False),
+                name="signal_located",
+            ),
+            # Signals waiting for their business (history.sources.matching); few, so a small index.
+            models.Index(
+                fields=["business_key"],
+                condition=Q(enterprise__isnull=True) & ~Q(business_key=""),
+                name="signal_unmatched",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.occurred_at:%Y-%m-%d} ({self.source_ref})"
+
+    @staticmethod
+    def unmatched_q() -> Q:
+        """Signals that name a business no enterprise here matched (yet): history.sources.matching
+        matches them when it is registered."""
+        return Q(enterprise__isnull=True) & ~Q(business_key="")

@@ -1,7 +1,7 @@
 """Reads of the data sources for the regulators' pages and API (callers filter through
 history.permissions first)."""
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from history.models import DataSource, EnterpriseAttribute, Signal, SourceBatch, SourceCredential
 
@@ -28,7 +28,7 @@ def source_counts(source: DataSource) -> dict[str, int]:
     """What the source has sent so far. Counts the source's rows: fine for a detail page, whose
     source's signals are counted through the (source, source_ref) index."""
     signals = Signal.objects.filter(source=source).aggregate(
-        signals=Count("pk"), unmatched=Count("pk", filter=Q(enterprise__isnull=True) & ~Q(business_key=""))
+        signals=Count("pk"), unmatched=Count("pk", filter=Signal.unmatched_q())
     )
     return {
         "attributes": EnterpriseAttribute.objects.filter(source=source).count(),

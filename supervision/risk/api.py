@@ -191,6 +191,23 @@ class SignalOut(Schema):
         return obj.source.code
 
 
+class NearbySignalOut(Schema):
+    occurred_at: datetime
+    distance_m: float = Field(..., description="from the enterprise, in metres")
+    value: float | None
+    description: str
+    source: str = Field(..., description="the data source's code")
+
+
+class NearbyOut(Schema):
+    factor: str = Field(..., description="the nearby factor of the policy that counts these signals")
+    kind: str
+    radius_m: float
+    window_days: float
+    count: int = Field(..., description="signals of the kind within the radius in the window")
+    newest: list[NearbySignalOut]
+
+
 class RegisterFactOut(Schema):
     name: str
     value: str
@@ -260,6 +277,10 @@ class BreakdownOut(Schema):
     signals: list[SignalOut] = Field(..., description="the enterprise's own recent signals, newest first")
     register_facts: list[RegisterFactOut] = Field(
         ..., description="the value each register holds today for each attribute, by name"
+    )
+    nearby: list[NearbyOut] = Field(
+        ...,
+        description="per nearby factor, the located signals around the enterprise it counts, newest first",
     )
 
 
@@ -397,6 +418,26 @@ def _breakdown(explanation: ranking.Explanation) -> dict:
         ),
         "signals": explanation.signals,
         "register_facts": explanation.register_facts,
+        "nearby": [
+            {
+                "factor": group.factor,
+                "kind": group.kind,
+                "radius_m": group.radius_m,
+                "window_days": group.window_days,
+                "count": group.count,
+                "newest": [
+                    {
+                        "occurred_at": near.signal.occurred_at,
+                        "distance_m": near.distance_m,
+                        "value": near.signal.value,
+                        "description": near.signal.description,
+                        "source": near.signal.source.code,
+                    }
+                    for near in group.newest
+                ],
+            }
+            for group in explanation.nearby
+        ],
     }
 
 

@@ -28,6 +28,7 @@ enterprise, a back-test or a calibration computes the cells of its enterprises i
 """
 
 import math
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -61,7 +62,8 @@ KEY_ROW = 1_000_000_007
 REFERENCE_KEY = "risk:nearby:reference_latitude"
 REFERENCE_SECONDS = 6 * 3600
 _UNKNOWN = object()
-METRES_PER_DEGREE = 6_371_000 * math.pi / 180
+EARTH_RADIUS_M = 6_371_000
+METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Prepared:
 
     reference_latitude: float | None = None
     tables: dict[str, str] = field(default_factory=dict)
+    shared: bool = False  # the tables are shared between connections (prepare)
 
 
 ATTRIBUTES = "attributes"
@@ -207,19 +210,46 @@ def nearby_cells(*, definition: dict, g: Grid, as_of: datetime, scope: Scope) ->
     return sql, [window_from, as_of]
 
 
-def prepare(*, policy: ScoringPolicy, as_of: datetime, prepared: Prepared) -> Prepared:
+# Tables a full recompute shares between its connections are named with this prefix; one left by
+# a recompute that died is dropped by the next (recomputes take turns: an advisory lock).
+SHARED_PREFIX = "risk_prepared_"
+RECOMPUTE_LOCK = 74_100_001  # pg_advisory_lock key of the full recompute
+
+
+def prepare(*, policy: ScoringPolicy, as_of: datetime, prepared: Prepared, shared: bool = False) -> Prepared:
     """Compute, once for the whole city, what a full recompute's chunks would otherwise each
-    compute again for their enterprises (temporary tables, dropped by ``drop``): the register
-    values' features (one pass over the attribute table, which PostgreSQL splits between its
-    parallel workers, instead of one index range per chunk) and each nearby factor's cell sums
-    (the signals are summed once, not once per chunk)."""
-    tables = {}
+    compute again for their enterprises (tables dropped by ``drop``): the register values'
+    features (one pass over the attribute table, which PostgreSQL splits between its parallel
+    workers, instead of one index range per chunk) and each nearby factor's cell sums (the signals
+    are summed once, not once per chunk).
+
+    ``shared``: for chunks that run on other connections, committed UNLOGGED tables (no WAL: they
+    are rebuilt by every recompute) with names of this run, instead of this session's temporary
+    tables. PostgreSQL only."""
+    if shared:
+        _take_turn()
+    tables: dict[str, str] = {}
+    try:
+        _prepare_tables(policy, as_of, prepared, tables, shared=shared)
+    except BaseException:
+        drop(Prepared(prepared.reference_latitude, tables, shared=shared))
+        raise
+    return Prepared(prepared.reference_latitude, tables, shared=shared)
+
+
+def _prepare_tables(
+    policy: ScoringPolicy, as_of: datetime, prepared: Prepared, tables: dict, *, shared: bool
+) -> None:
     defs = offsite.definitions(policy.params)
+    prefix = f"{SHARED_PREFIX}{secrets.token_hex(4)}_" if shared else "risk_"
+    kind = "UNLOGGED" if shared else "TEMPORARY"
     with transaction.atomic(), connection.cursor() as cursor:
         attributes = [d for d in defs if d["type"] in ("attribute", "attribute_age")]
         if attributes:
             select, params = _attribute_select(attributes, begun=begun_day(as_of), scope=Scope())
-            tables[ATTRIBUTES] = _create(cursor, "risk_offsite_attributes", select, params, key="eid")
+            tables[ATTRIBUTES] = _create(
+                cursor, f"{prefix}offsite_attributes", select, params, key="eid", kind=kind
+            )
         if prepared.reference_latitude is not None:
             if connection.vendor == "postgresql":
                 # The signal cells' hash table and the sums per cell in memory rather than in
@@ -229,13 +259,27 @@ def prepare(*, policy: ScoringPolicy, as_of: datetime, prepared: Prepared) -> Pr
             for index, definition in enumerate(d for d in defs if d["type"] == "nearby"):
                 g = grid(definition, prepared.reference_latitude)
                 select, params = nearby_cells(definition=definition, g=g, as_of=as_of, scope=Scope())
-                tables[definition["name"]] = _create(cursor, f"risk_nearby_{index}", select, params, key="k")
-    return Prepared(prepared.reference_latitude, tables)
+                tables[definition["name"]] = _create(
+                    cursor, f"{prefix}nearby_{index}", select, params, key="k", kind=kind
+                )
 
 
-def _create(cursor, table: str, select: str, params: list, *, key: str) -> str:
+def _take_turn() -> None:
+    """Wait for any other full recompute (session advisory lock, released by ``drop``), then drop
+    what a recompute that died left behind."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [RECOMPUTE_LOCK])
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",
+            [SHARED_PREFIX.replace("_", r"\_") + "%"],
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
+
+
+def _create(cursor, table: str, select: str, params: list, *, key: str, kind: str) -> str:
     cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {select}", _adapt(params))
+    cursor.execute(f"CREATE {kind} TABLE {table} AS {select}", _adapt(params))
     # Each chunk looks its enterprises (or their cells) up, instead of hashing the whole table.
     cursor.execute(f"CREATE INDEX {table}_{key} ON {table} ({key})")
     cursor.execute(f"ANALYZE {table}")
@@ -246,6 +290,8 @@ def drop(prepared: Prepared) -> None:
     with connection.cursor() as cursor:
         for table in prepared.tables.values():
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        if prepared.shared:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RECOMPUTE_LOCK])
 
 
 # --- dates held as text ------------------------------------------------------------------------------

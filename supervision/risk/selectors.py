@@ -6,7 +6,9 @@ Scores are written only by supervision.risk.scoring; nothing here computes one. 
 supervision.risk.permissions.scores_visible_to (or ranked_enterprises_visible_to), never from an id alone.
 """
 
+import math
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
@@ -29,7 +31,7 @@ from supervision.models import (
     ScoringPolicy,
     SelfInspection,
 )
-from supervision.risk import offsite
+from supervision.risk import offsite, offsite_sql
 from supervision.risk.permissions import scores_visible_to
 from supervision.risk.policies import factor_labels
 from supervision.risk.scoring import FACTORS
@@ -449,6 +451,8 @@ class Explanation:
     # latest value of each attribute per source).
     signals: list[Signal] = field(default_factory=list)
     register_facts: list[EnterpriseAttribute] = field(default_factory=list)
+    # Signals located near it that its nearby factors count (hotline complaints about the street).
+    nearby: list["NearbySignals"] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -457,6 +461,84 @@ class Explanation:
     @property
     def widest(self) -> float:
         return max((row.maximum for row in self.factors), default=0.0)
+
+
+@dataclass
+class NearbySignal:
+    signal: Signal
+    distance_m: float
+
+
+@dataclass
+class NearbySignals:
+    """One nearby factor's signals around an enterprise: how many lie within its radius in its
+    window, and the newest of them with their distance."""
+
+    factor: str
+    label: str
+    kind: str
+    radius_m: float
+    window_days: float
+    count: int
+    newest: list[NearbySignal]
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), in metres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * offsite_sql.EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def nearby_signals(
+    *, enterprise: Enterprise, policy: ScoringPolicy, now=None, limit: int = FACTS_LIMIT
+) -> list[NearbySignals]:
+    """For each nearby factor of ``policy``: the located signals of its kind within its radius of
+    the enterprise, in its window before ``now``, counted, and the ``limit`` newest listed. Exact
+    distances (the score measures them on a grid: supervision.risk.offsite_sql, within a cell's
+    diagonal), read through the (kind, latitude, longitude, occurred_at) index by a box."""
+    if enterprise.latitude is None or enterprise.longitude is None:
+        return []
+    now = now or timezone.now()
+    lat, lon = float(enterprise.latitude), float(enterprise.longitude)
+    found = []
+    for definition in offsite.definitions(policy.params):
+        if definition.get("type") != "nearby":
+            continue
+        radius = float(definition["radius_m"])
+        dlat = radius / offsite_sql.METRES_PER_DEGREE
+        dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+        window = float(definition["window_days"])
+        candidates = Signal.objects.filter(
+            kind=definition["kind"],
+            latitude__range=(lat - dlat, lat + dlat),
+            longitude__range=(lon - dlon, lon + dlon),
+            occurred_at__gte=now - timedelta(days=window),
+            occurred_at__lt=now,
+        ).values_list("pk", "latitude", "longitude", "occurred_at")
+        inside = []
+        for pk, s_lat, s_lon, occurred_at in candidates:
+            distance = _distance_m(lat, lon, s_lat, s_lon)
+            if distance <= radius:
+                inside.append((occurred_at, pk, distance))
+        inside.sort(reverse=True)
+        newest = inside[:limit]
+        rows = Signal.objects.select_related("source").in_bulk([pk for _, pk, _ in newest])
+        found.append(
+            NearbySignals(
+                factor=definition["name"],
+                label=offsite.label(definition),
+                kind=definition["kind"],
+                radius_m=radius,
+                window_days=window,
+                count=len(inside),
+                newest=[NearbySignal(rows[pk], round(distance)) for _, pk, distance in newest],
+            )
+        )
+    return found
 
 
 def factor_rows(score: EnterpriseScore, policy: ScoringPolicy) -> list[FactorRow]:
@@ -581,6 +663,8 @@ def score_explain(*, enterprise: Enterprise, facts: bool = True) -> Explanation:
         .order_by("-occurred_at", "-pk")[:FACTS_LIMIT]
     )
     explanation.register_facts = register_facts(enterprise)
+    if score is not None:
+        explanation.nearby = nearby_signals(enterprise=enterprise, policy=score.policy)
     return explanation
 
 

@@ -138,3 +138,65 @@ def test_the_business_sees_its_offsite_points_among_its_reasons_but_no_signals(s
     explanation = score_explain(enterprise=scored, facts=False)
     assert "register_risk" in [row.name for row in explanation.factors]
     assert explanation.signals == [] and explanation.register_facts == []
+
+
+NEARBY = definition(
+    "nearby_sanitation",
+    "nearby",
+    kind="sanitation_complaint",
+    radius_m=300,
+    distance_decay_m=200,
+    window_days=90,
+    half_life_days=60,
+    saturation=5,
+)
+
+
+@pytest.fixture
+def street(enterprise, time_machine):
+    """``enterprise`` at a point, scored under a policy with a nearby factor, with hotline
+    complaints around it: two inside the radius and the window, and four that must not count."""
+    now = timezone.make_aware(datetime(2026, 6, 1, 0, 30))  # just after midnight, local time
+    time_machine.move_to(now, tick=False)
+    enterprise.latitude, enterprise.longitude = 39.9, 116.4
+    enterprise.save(update_fields=["latitude", "longitude"])
+    metres = 1 / 111_195  # degrees of latitude per metre
+    east = metres / 0.7661  # and of longitude at 39.9° N
+    signal("sanitation_complaint", now - timedelta(days=2), point=(39.9 + 100 * metres, 116.4))
+    signal("sanitation_complaint", now - timedelta(days=30), point=(39.9, 116.4 + 250 * east))
+    signal("sanitation_complaint", now - timedelta(days=1), point=(39.9 + 400 * metres, 116.4))  # too far
+    signal("sanitation_complaint", now - timedelta(days=91), point=(39.9, 116.4))  # before the window
+    signal("sanitation_complaint", now + timedelta(minutes=1), point=(39.9, 116.4))  # not yet
+    signal("rodent_complaint", now - timedelta(days=1), point=(39.9, 116.4))  # another kind
+    policy = offsite_policy(NEARBY, only=False, adopt=True)
+    scoring.recompute_all(policy=policy)
+    return enterprise
+
+
+def test_the_breakdown_lists_the_nearby_signals_its_factor_counts(street, regulator_user):
+    body = client_for(regulator_user).get(f"/api/v1/ranking/{street.uscc}").json()
+
+    [group] = body["nearby"]
+    assert (group["factor"], group["kind"], group["radius_m"], group["window_days"]) == (
+        "nearby_sanitation",
+        "sanitation_complaint",
+        300,
+        90,
+    )
+    assert group["count"] == 2
+    assert [round(near["distance_m"] / 10) * 10 for near in group["newest"]] == [100, 250]  # newest first
+    assert {row["factor"]: row["points"] for row in body["factors"]}["nearby_sanitation"] > 0
+
+    text = client_for(regulator_user).get(f"/ranking/enterprises/{street.uscc}/").content.decode()
+    assert 'id="nearby-nearby_sanitation"' in text
+    assert "2 signals of kind sanitation_complaint within 300 m in the last 90 days." in text
+    assert "100 m away" in text and "250 m away" in text and "400 m away" not in text
+
+
+def test_an_enterprise_without_a_point_lists_no_nearby_signals(street, regulator_user):
+    street.latitude = street.longitude = None
+    street.save(update_fields=["latitude", "longitude"])
+
+    body = client_for(regulator_user).get(f"/api/v1/ranking/{street.uscc}").json()
+
+    assert body["nearby"] == []

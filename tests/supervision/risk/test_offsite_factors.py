@@ -9,6 +9,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from supervision.models import EnterpriseScore
@@ -387,3 +389,37 @@ def test_an_enterprise_without_a_listed_value_takes_the_missing_level():
     policy = offsite_policy({**RISK_CLASS, "missing": 0.7})
     assert [feature(e, policy, "risk_class") for e in (listed, unlisted, none)] == [0.5, 0.7, 0.7]
     assert feature(EnterpriseFactory(), policy, "risk_class") == 0.7  # no register row at all
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="chunks side by side: PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_chunks_side_by_side_score_as_one_after_another(time_machine):
+    """Several connections (committed, shared prepared tables) give the scores one connection
+    gives, and leave no table behind."""
+    time_machine.move_to(AS_OF, tick=False)
+    enterprises, policy = offsite_world()
+    enterprises += [EnterpriseFactory() for _ in range(5)]
+    assert scoring.recompute_workers() == settings.SCORE_RECOMPUTE_WORKERS > 1
+
+    scoring.recompute_all(policy=policy, as_of=AS_OF, chunk=2, workers=1)
+    alone = {s.enterprise_id: s for s in EnterpriseScore.objects.all()}
+    EnterpriseScore.objects.all().delete()
+    report = scoring.recompute_all(policy=policy, as_of=AS_OF, chunk=2, workers=3)
+
+    assert report.chunks >= 4 and report.enterprises == len(alone)
+    for score in EnterpriseScore.objects.all():
+        one = alone[score.enterprise_id]
+        assert (score.risk, score.offsite, score.tier, score.credit) == (
+            one.risk,
+            one.offsite,
+            one.tier,
+            one.credit,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'risk\\_prepared\\_%%'")
+        assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_the_recompute_stays_on_its_connection():
+    assert scoring.recompute_workers() == 1
