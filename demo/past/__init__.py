@@ -35,6 +35,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.models import AuditEvent
 from demo.enterprises import business_enterprise
+from demo.offsite import offsite_seed
 from demo.past.bulk import Bulk, dates_as_given
 from demo.past.loop import LoopWriter
 from demo.past.records import credit_events_write, legacy_write, self_inspections_write
@@ -107,5 +108,9 @@ def history_seed(*, seed: int = DEFAULT_SEED, enterprises: int) -> HistoryResult
             action=MARKER,
             data={"seed": seed, "start": covered, "stop": stop, "today": today, "counts": counts},
         )
+    # Other departments' data about the same enterprises, through the sources' own ingest.
+    sent = offsite_seed(seed=seed, enterprises=list(enterprises_by_index.values()))
+    counts["offsite_attributes"] = sent.attributes
+    counts.update({f"offsite_{code}": n for code, n in sent.signals.items()})
     scoring.recompute_all()
     return HistoryResult(seed, True, covered, stop, counts, time.perf_counter() - started)

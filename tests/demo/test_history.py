@@ -27,7 +27,7 @@ from core import permissions
 from core.audit import canonical, verify_chain
 from core.models import AuditEvent, Complaint, Enterprise, EnterpriseMembership, Inspector, Scene
 from demo import seed as demo
-from history.models import HistoricalFinding, HistoricalInspection
+from history.models import EnterpriseAttribute, HistoricalFinding, HistoricalInspection, Signal, SourceBatch
 from planning import draws, plans
 from planning.common import area_resolve
 from planning.models import PlanEntry
@@ -41,6 +41,7 @@ from supervision.models import (
     InspectionTask,
     Rectification,
     RectificationOrder,
+    ScoringPolicy,
     SelfIdentifiedIssue,
     SelfInspection,
     SelfInspectionAnswer,
@@ -122,6 +123,9 @@ def _counts():
         HistoricalInspection,
         HistoricalFinding,
         Signature,
+        EnterpriseAttribute,
+        Signal,
+        SourceBatch,
     )
     return {model.__name__: model.objects.count() for model in models}
 
@@ -431,6 +435,38 @@ def test_running_again_adds_no_past(city):
     assert "demo past: already there for demo enterprises #0-#119 (seed 2026)" in out.getvalue()
     assert AuditEvent.objects.filter(action="demo.history").count() == 1
     assert verify_chain().ok
+
+
+def test_other_departments_sent_their_data_through_the_sources_ingest(city, client):
+    assert "other departments' data:" in city.output
+    batches = SourceBatch.objects.select_related("source")
+    assert sorted({b.source.code for b in batches}) == [
+        "hotline_12345",
+        "kitchen_cameras",
+        "licence_register",
+        "urban_management",
+    ]
+    assert AuditEvent.objects.filter(action="source.batch").count() >= batches.count()
+    demo_enterprises = Enterprise.objects.count()
+    assert EnterpriseAttribute.objects.values("enterprise").distinct().count() == demo_enterprises
+    kinds = dict(Signal.objects.values_list("kind").annotate(n=Count("pk")))
+    assert kinds["sanitation_complaint"] > 2 * demo_enterprises
+    assert kinds["camera_alert"] > 0 and kinds["penalty"] > 0
+    # Two hotline rows name businesses not registered here: kept and counted, never dropped.
+    assert Signal.objects.filter(Signal.unmatched_q()).count() == 2
+    assert not Signal.objects.filter(occurred_at__gte=NOW).exists()
+    # The example off-site factors wait as a candidate, and they change the scores once adopted.
+    candidate = ScoringPolicy.objects.get(adopted_at__isnull=True)
+    assert "nearby_sanitation" in [d["name"] for d in candidate.params["offsite"]]
+    scoring.policy_adopt(actor=None, policy=candidate)
+    scoring.recompute_all(policy=candidate)
+    scores = EnterpriseScore.objects.all()
+    assert scores.filter(risk_offsite__gt=0).count() > demo_enterprises * 0.9
+    assert scores.filter(offsite__has_key="nearby_sanitation").count() > demo_enterprises / 3
+    client.force_login(_user("regulator"))
+    ranked = scores.filter(offsite__has_key="nearby_sanitation").order_by("-risk").first().enterprise
+    page = client.get(f"/ranking/enterprises/{ranked.uscc}/").content.decode()
+    assert 'id="nearby-nearby_sanitation"' in page and 'id="register-facts"' in page
 
 
 def test_another_seed_does_not_retell_a_database_that_has_a_past(city):

@@ -90,6 +90,11 @@ class Command(BaseCommand):
                 f"{counts.get('supervision.creditevent', 0):,} credit events, "
                 f"{counts.get('history.historicalinspection', 0):,} imported inspections "
                 f"in {history.seconds:.1f} s; scores recomputed"
+                f"\nother departments' data: {counts.get('offsite_attributes', 0):,} register facts, "
+                f"{counts.get('offsite_hotline_12345', 0):,} hotline complaints, "
+                f"{counts.get('offsite_kitchen_cameras', 0):,} camera alerts, "
+                f"{counts.get('offsite_urban_management', 0):,} penalties of another bureau "
+                "(the example off-site factors wait as a candidate policy: /ranking/policies/)"
             )
         if history.seed != asked:
             line += f"\n  (--seed {asked} not used: this database's past was told with seed {history.seed})"
