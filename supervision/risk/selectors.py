@@ -204,7 +204,13 @@ def ranking(*, user, filters: RankingFilters) -> QuerySet[EnterpriseScore]:
 
     Unevaluated and uncounted: pages take a slice (core.pagination.Page), exports iterate.
     """
-    qs = scores_visible_to(user).select_related("enterprise__district", "enterprise__scene", "policy")
+    # The policy by prefetch, not by join: a page's scores share one or two policies, and a join
+    # would decode the policy's weights and parameters (JSON) again for every row.
+    qs = (
+        scores_visible_to(user)
+        .select_related("enterprise__district", "enterprise__scene")
+        .prefetch_related("policy")
+    )
     if filters.district:
         qs = qs.filter(enterprise__district__path__startswith=filters.district.path)
     if filters.scene:
