@@ -240,6 +240,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="keep the off-site data of an earlier run")
     parser.add_argument("--sample", type=int, default=2000, help="enterprises in the accuracy check")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="chunks at once (default: SCORE_RECOMPUTE_WORKERS)"
+    )
     args = parser.parse_args()
 
     env = {**os.environ, "DATABASE_URL": f"{base_bench.SERVER}/{args.database}", "DEBUG": "1"}
@@ -295,11 +298,12 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE supervision_enterprisescore")
             started = time.perf_counter()
-            report = scoring.recompute_all(policy=chosen, as_of=now)
+            report = scoring.recompute_all(policy=chosen, as_of=now, workers=args.workers)
             runs.append(time.perf_counter() - started)
             print(
                 f"  recompute_all v{chosen.version} ({len(offsite.names(chosen.params))} off-site "
-                f"factors): {runs[-1]:.1f} s ({report.chunks} chunks, {report.enterprises:,} scores)"
+                f"factors, {args.workers or scoring.recompute_workers()} at once): {runs[-1]:.1f} s "
+                f"({report.chunks} chunks, {report.enterprises:,} scores)"
             )
     with connection.cursor() as cursor:
         cursor.execute(
