@@ -7,17 +7,20 @@ imports no feature: each package keeps its router in its own api.py.
 from checklists.api import router as checklists_router
 from core.api import router as core_router
 from core.api_root import api
+from core.audit_api import router as audit_router
 from history.api import router as history_router
 from planning.api import router as planning_router
 from supervision.complaints.api import router as complaints_router
 from supervision.inspections.api import router as inspections_router
 from supervision.landing.api import router as landing_router
+from supervision.notifications.api import router as notifications_router
 from supervision.publication.api import router as publication_router
 from supervision.risk.api import router as risk_router
 from supervision.self_inspection.api import router as self_inspection_router
 
 for router in (
     core_router,
+    audit_router,
     landing_router,
     checklists_router,
     self_inspection_router,
@@ -25,6 +28,7 @@ for router in (
     risk_router,
     planning_router,
     complaints_router,
+    notifications_router,
     publication_router,
     history_router,
 ):

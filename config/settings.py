@@ -4,8 +4,9 @@ Every variable is documented in README.md ("Configuration"). A bad value stops
 start-up with a message naming the variable (see core/env.py).
 """
 
+import os
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -69,17 +70,25 @@ INSTALLED_APPS = [
     "supervision.publication",
     "supervision.monitor",
     "supervision.landing",
+    # Above the other features: it listens to their signals (supervision/notifications/apps.py).
+    "supervision.notifications",
     "planning",
     "demo",
 ]
 
 MIDDLEWARE = [
+    # First: a page whose database is unreachable answers 503, and the connections a request opens
+    # get the web statement timeout (DB_STATEMENT_TIMEOUT).
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the app server itself, so N app servers need no shared disk.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the form: a NUL (or other control character) in a path, query, form
+    # or JSON string is refused with 400 before any of it reaches the database.
+    "core.middleware.InvalidCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -108,6 +117,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.roles",
+                # The inbox bell in the header of every signed-in page.
+                "supervision.notifications.context_processors.inbox",
             ],
         },
     },
@@ -132,6 +143,15 @@ else:
     # JIT compiles a plan's expressions when its estimated cost is high: on a 2.5M-row table every
     # ranking or scoring query qualifies, and compiling takes longer than these queries run.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # A database that accepts the connection and never answers (or an address that drops packets)
+    # fails the connection after this many seconds (libpq counts less than 2 as 2), so the request
+    # answers 503 instead of hanging until the worker is killed. A DATABASE_URL's own wins.
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
+# Seconds a statement may run in a connection opened to serve a web request (0: no limit). Below
+# the server's worker timeout, so a stuck query fails (503) before the worker is killed. Commands
+# and task workers (migrate, recompute_scores, imports) open their connections outside a request
+# and have no limit: core.middleware applies it. PostgreSQL only.
+DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 30, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------
@@ -142,8 +162,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    # First: refuses a locked-out sign-in before any password is checked (it logs nobody in).
+    # First: refuses a locked-out sign-in before any password is checked (it logs nobody in; being
+    # a ModelBackend, it is also the one force_login and sessions name).
     "axes.backends.AxesStandaloneBackend",
+    # Then a sign-in from an address that failed too often (SIGNIN_FAILURES_PER_ADDRESS), also
+    # before any password is hashed.
+    "core.signin.AddressThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Login lock-out (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from one
@@ -165,6 +189,13 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 # Bearer tokens for tablets and scripts expire; the owner can revoke them sooner.
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+# Sign-in throttles, counted in the shared cache (CACHES) so that they hold across workers and
+# restarts: requests to POST /api/v1/auth/token per client address, and failed sign-ins (web, admin,
+# API) per address across all usernames, against password spraying; both refused before any
+# password is hashed. The lock-out above is per username and address.
+API_TOKEN_REQUESTS_PER_MINUTE = env_int("API_TOKEN_REQUESTS_PER_MINUTE", 20, minimum=1)
+SIGNIN_FAILURES_PER_ADDRESS = env_int("SIGNIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+SIGNIN_FAILURES_WINDOW_MINUTES = env_int("SIGNIN_FAILURES_WINDOW_MINUTES", 60, minimum=1)
 
 # --- Internationalisation ---------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -294,15 +325,49 @@ RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
 if _task_backend == "rq":
     INSTALLED_APPS += ["django_rq"]
 
+# --- Cache: throttles, lock-outs, rate limits (core.ratelimit) -----------------------------------
+# Shared by every worker and machine, so that a limit counted in it holds across all of them (a
+# cache in each process's memory multiplies the limit by the workers and forgets it at each
+# restart). Redis where one is deployed: CACHE_URL, or the queue's REDIS_URL with TASKS_BACKEND=rq;
+# otherwise "database", the database's table django_cache (core's migration 0008 creates it).
+# "locmem" is one process's memory: for the test suite only.
+CACHE_URL = env_str("CACHE_URL", REDIS_URL if _task_backend == "rq" else "database")
+if CACHE_URL == "database":
+    # Culling must not drop live counters: expired rows go first, and far fewer are live at once.
+    _cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+    _cache["OPTIONS"] = {"MAX_ENTRIES": 200_000}
+elif CACHE_URL == "locmem":
+    _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+elif CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    _cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL: expected database, locmem, redis://, rediss:// or unix://, got {CACHE_URL!r}"
+    )
+CACHES = {"default": _cache}
+
 # --- Photos (complaints, self-inspections, inspections) ------------------------------------------
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
 # Decoded size limit: a 20000x20000 "decompression bomb" is 400 Mpx; a phone photo is under 50.
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 60_000_000, minimum=1_000_000)
-# Complaints from the public card: per client per hour, and per enterprise per day.
+# Photos from people not signed in (the public's reports): at most this many pixels decoded (a
+# JPEG larger than that is decoded at a half, quarter or eighth of its size when that fits), and
+# at most PHOTO_PUBLIC_DECODES of them decoded at once across all workers; the next is asked to
+# try again (503), so such uploads can never hold every worker.
+PHOTO_PUBLIC_MAX_PIXELS = env_int("PHOTO_PUBLIC_MAX_PIXELS", 16_000_000, minimum=1_000_000)
+PHOTO_PUBLIC_DECODES = env_int("PHOTO_PUBLIC_DECODES", 2, minimum=1)
+# Complaints from the public card: per client per hour (refused beyond it). About one enterprise,
+# COMPLAINT_FLOOD_PER_DAY in 24 hours flags a possible flood for the regulators (every report is
+# still received: a flood must never silence genuine reports).
 COMPLAINTS_PER_CLIENT_PER_HOUR = env_int("COMPLAINTS_PER_CLIENT_PER_HOUR", 5, minimum=1)
-COMPLAINTS_PER_ENTERPRISE_PER_DAY = env_int("COMPLAINTS_PER_ENTERPRISE_PER_DAY", 50, minimum=1)
+COMPLAINT_FLOOD_PER_DAY = env_int("COMPLAINT_FLOOD_PER_DAY", 50, minimum=2)
+# Failed scans of /c/<token> (unknown, malformed, revoked or replaced codes) recorded one by one per
+# client per minute; beyond that the last one recorded counts the rest. Every shown scan is recorded.
+SCAN_FAILURES_RECORDED_PER_MINUTE = env_int("SCAN_FAILURES_RECORDED_PER_MINUTE", 10, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The most items one checklist may have: an import with more is refused (an inspection answers each).
+CHECKLIST_MAX_ITEMS = env_int("CHECKLIST_MAX_ITEMS", 2000, minimum=1)
 
 
 # --- The closed loop ----------------------------------------------------------------------------------
@@ -323,10 +388,109 @@ def _rectify_days() -> dict[str, int]:
 
 # Default rectification deadline by the most severe finding of an order.
 RECTIFY_DAYS = _rectify_days()
+# The inspectors' tablets (docs/OFFLINE.md): the day pack carries the tasks due today and in the
+# next N days, so that a tablet that loses its signal tomorrow morning still has them.
+TABLET_DAYS_AHEAD = env_int("TABLET_DAYS_AHEAD", 2, minimum=0)
 
 # 一公开: results of drawn and routine inspections go public this many days after submission (the
 # window in which the business sees the result first and may object).
 PUBLICATION_DELAY_DAYS = env_int("PUBLICATION_DELAY_DAYS", 7, minimum=0)
+
+
+# --- Notifications: the inbox, email and SMS (supervision/notifications, docs/DEPLOY.md) -----------
+# Email goes through Django's email framework: SMTP below, or a provider's API through
+# django-anymail (EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend and its ANYMAIL_* keys).
+_EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS = {
+    "default": {
+        "BACKEND": _EMAIL_BACKEND,
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST", "localhost"),
+            "port": env_int("EMAIL_PORT", 25, minimum=1),
+            "username": env_str("EMAIL_HOST_USER", ""),
+            "password": env_str("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            # Far shorter than NOTIFY_LEASE_SECONDS: a worker still waiting on the server keeps its claim.
+            "timeout": env_int("EMAIL_TIMEOUT", 20, minimum=1),
+        }
+        if _EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items() if name.startswith("ANYMAIL_")
+}
+NOTIFY_EMAIL = env_bool("NOTIFY_EMAIL", True)
+# SMS: none, console (the log), file (JSON lines in SMS_FILE_PATH) or aliyun (Alibaba Cloud SMS).
+SMS_BACKEND = env_str("SMS_BACKEND", "console" if DEBUG else "none")
+if SMS_BACKEND not in {"none", "console", "file", "aliyun"}:
+    raise ImproperlyConfigured(f"SMS_BACKEND: expected none, console, file or aliyun, got {SMS_BACKEND!r}")
+SMS_FILE_PATH = Path(env_str("SMS_FILE_PATH", str(VAR_DIR / "sms.jsonl")))
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10, minimum=1)
+SMS_ALIYUN_ENDPOINT = env_url("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com") + "/"
+SMS_ALIYUN_ACCESS_KEY_ID = env_str("SMS_ALIYUN_ACCESS_KEY_ID", "", required=SMS_BACKEND == "aliyun")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env_str("SMS_ALIYUN_ACCESS_KEY_SECRET", "", required=SMS_BACKEND == "aliyun")
+SMS_ALIYUN_SIGN_NAME = env_str("SMS_ALIYUN_SIGN_NAME", "", required=SMS_BACKEND == "aliyun")
+# One approved template per language, each with one variable that takes the text: zh-hans=SMS_1,en=SMS_2.
+SMS_ALIYUN_TEMPLATES = env_str("SMS_ALIYUN_TEMPLATES", "", required=SMS_BACKEND == "aliyun")
+SMS_ALIYUN_TEMPLATE_PARAM = env_str("SMS_ALIYUN_TEMPLATE_PARAM", "content")
+
+
+def _days_list(name: str, default: str) -> tuple[int, ...]:
+    raw = env_str(name, default)
+    try:
+        days = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: expected whole numbers of days, e.g. 2,0; got {raw!r}") from None
+    if not days or min(days) < 0:
+        raise ImproperlyConfigured(f"{name}: give at least one number of days, none negative; got {raw!r}")
+    return days
+
+
+def _quiet_hours(name: str, default: str) -> tuple[time, time]:
+    raw = env_str(name, default)
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: expected HH:MM-HH:MM, e.g. 22:00-07:00; got {raw!r}") from None
+    return start, end
+
+
+# Reminders of an order's deadline, in local days before the deadline's day (0: on the day).
+NOTIFY_REMINDER_DAYS = _days_list("NOTIFY_REMINDER_DAYS", "2,0")
+# No SMS in these local hours unless the user chose others (equal: none); an SMS waits for the end.
+NOTIFY_QUIET_HOURS = _quiet_hours("NOTIFY_QUIET_HOURS", "22:00-07:00")
+# Per recipient and hour; more wait for the next hour (nothing is dropped).
+NOTIFY_SMS_PER_HOUR = env_int("NOTIFY_SMS_PER_HOUR", 5, minimum=1)
+NOTIFY_EMAIL_PER_HOUR = env_int("NOTIFY_EMAIL_PER_HOUR", 30, minimum=1)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 300, minimum=60)
+NOTIFY_SWEEP_LIMIT = env_int("NOTIFY_SWEEP_LIMIT", 2000, minimum=1)
+NOTIFY_FANOUT_LIMIT = env_int("NOTIFY_FANOUT_LIMIT", 20000, minimum=1)
+# The regulators' digest of yesterday's overdue orders, from this local hour on.
+NOTIFY_DIGEST_HOUR = env_int("NOTIFY_DIGEST_HOUR", 8, minimum=0)
+NOTIFY_OVERDUE_LOOKBACK_DAYS = env_int("NOTIFY_OVERDUE_LOOKBACK_DAYS", 7, minimum=1)
+NOTIFY_PUBLICATION_NOTICE_DAYS = env_int("NOTIFY_PUBLICATION_NOTICE_DAYS", 2, minimum=0)
+NOTIFY_MANUAL_LOOKBACK_DAYS = env_int("NOTIFY_MANUAL_LOOKBACK_DAYS", 30, minimum=1)
+# A data source that sent nothing for this long is reported to those who manage it.
+NOTIFY_SOURCE_SILENT_HOURS = env_int("NOTIFY_SOURCE_SILENT_HOURS", 48, minimum=1)
+
+
+# --- The audit chain's key and checkpoints (core/audit_keys.py, core/checkpoints.py) ------------
+# Unset, the key is derived from SECRET_KEY (check --deploy warns); see docs/DEPLOY.md.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "")
+if AUDIT_CHAIN_KEY and len(AUDIT_CHAIN_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_CHAIN_KEY: must be at least 32 characters")
+AUDIT_CHAIN_OLD_KEYS = env_list("AUDIT_CHAIN_OLD_KEYS", [])
+AUDIT_CHECKPOINT_DIR = Path(env_str("AUDIT_CHECKPOINT_DIR", str(VAR_DIR / "audit-checkpoints")))
+AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000, minimum=0)
 
 
 # --- Risk scores ----------------------------------------------------------------------------------

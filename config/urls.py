@@ -20,6 +20,7 @@ urlpatterns = [
     path("backtest/", include("supervision.risk.urls_backtest")),
     path("planning/", include("planning.urls")),
     path("complaints/", include("supervision.complaints.urls")),
+    path("notifications/", include("supervision.notifications.urls")),
     path("sources/", include("history.urls")),
     path("", include("supervision.publication.urls")),
     path("", include("supervision.inspections.verify_urls")),

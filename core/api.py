@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from ninja.throttling import AnonRateThrottle
 
-from core import code_documents, codes, permissions, qr, selectors, tokens
+from core import account, code_documents, codes, permissions, qr, selectors, tokens
+from core.api_auth import AddressThrottle
 from core.api_schemas import ErrorOut, file_response
 from core.errors import DomainError
 from core.models import ApiToken, CodeBatch, District, Enterprise, IdentityCode, ScanEvent
@@ -77,12 +77,28 @@ class EnterpriseFilter(Schema):
 @router.post(
     "/auth/token",
     auth=None,
-    throttle=[AnonRateThrottle("20/m")],
+    throttle=[AddressThrottle("api-token", "API_TOKEN_REQUESTS_PER_MINUTE")],
     response={201: TokenCreatedOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
 )
 def create_token(request, payload: TokenIn):
+    """API_TOKEN_REQUESTS_PER_MINUTE requests per client address; failed sign-ins are also limited per
+    username and address (the lock-out) and per address across usernames (SIGNIN_FAILURES_PER_ADDRESS):
+    429 with ``locked_out``, ``address_throttled`` or ``throttled``, before any password is checked."""
     token, raw = tokens.token_create(request=request, **payload.dict())
     return Status(201, {"id": token.pk, "token": raw, "device": token.device, "expires_at": token.expires_at})
+
+
+class SignedOutOut(Schema):
+    tokens_revoked: int
+    sessions_ended: int
+
+
+@router.post("/auth/sign-out-everywhere", response={200: SignedOutOut})
+def sign_out_everywhere(request):
+    """End every session of the caller and revoke all their API tokens, the one of this request
+    included (a lost phone, a shared password): every device must sign in again."""
+    done = account.sign_out_everywhere(user=request.user, actor=request.user, reason="requested")
+    return {"tokens_revoked": done.tokens, "sessions_ended": done.sessions}
 
 
 @router.get("/auth/tokens", response=list[TokenOut])
@@ -215,6 +231,10 @@ class ScanEventOut(Schema):
     user: str | None
     user_agent: str
     client: str
+    repeats: int = Field(
+        ...,
+        description="further failed scans from this client in the same minute, not recorded one by one",
+    )
 
     @staticmethod
     def resolve_enterprise(obj) -> str | None:

@@ -1,10 +1,15 @@
-"""How API callers prove who they are: a bearer token (tablets, scripts) or the browser session."""
+"""How API callers prove who they are: a bearer token (tablets, scripts) or the browser session;
+and the throttle of the endpoint that trades a password for a token."""
+
+import threading
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
+from ninja.throttling import BaseThrottle
 
+from core import clients, ratelimit
 from core.tokens import token_authenticate
 
 
@@ -40,3 +45,25 @@ def anonymous(request):
 
 SIGNED_IN = [BearerToken(), django_auth]
 ANYONE = [BearerToken(), django_auth, anonymous]
+
+
+class AddressThrottle(BaseThrottle):
+    """At most ``setting`` (a name in config.settings) requests per minute from one client address,
+    counted in the shared cache (core.ratelimit): the same limit whatever the number of workers, and
+    kept across their restarts. The address is core.clients' (behind TRUSTED_PROXY_COUNT proxies),
+    not a forwarded header the client may write itself. Checked before the operation runs, so a
+    refused request never reaches the password hasher."""
+
+    def __init__(self, scope: str, setting: str):
+        self.scope = scope
+        self.setting = setting
+        self._last = threading.local()  # one instance serves every thread of the process
+
+    def allow_request(self, request) -> bool:
+        limit = getattr(settings, self.setting)
+        hit = ratelimit.rate_hit(self.scope, clients.client_key(request), limit=limit, window=60)
+        self._last.retry_after = hit.retry_after
+        return hit.allowed
+
+    def wait(self) -> float | None:
+        return getattr(self._last, "retry_after", None)

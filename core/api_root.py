@@ -21,6 +21,7 @@ from ninja.schema import NinjaGenerateJsonSchema
 from core.api_auth import SIGNED_IN, anonymous
 from core.api_schemas import ErrorOut
 from core.errors import DomainError
+from core.middleware import RETRY_AFTER
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ _ERROR_RESPONSE = type("NinjaResponseSchema", (Schema,), {"__annotations__": {"r
 
 class _Document(OpenAPISchema):
     """Ninja's document, plus what the API layer itself answers before or around a handler, in the
-    error format: 401 (authentication), 400 (a body that does not parse), 422 (input validation),
-    429 (throttling); and an empty security requirement where an anonymous caller is let in."""
+    error format: 401 (authentication), 400 (a body that does not parse, or a control character in
+    the path, query or body: core.middleware.InvalidCharactersMiddleware, on every operation), 422
+    (input validation), 429 (throttling); and an empty security requirement where an anonymous
+    caller is let in."""
 
     def __init__(self, api, path_prefix):
         super().__init__(api, path_prefix)
@@ -80,8 +83,12 @@ class _Document(OpenAPISchema):
         callbacks = operation.auth_callbacks or []
         if callbacks and anonymous not in callbacks:
             result.setdefault(401, {"description": "Unauthorized", **error})
-        if self.request_body(operation):
-            result.setdefault(400, {"description": "Bad Request: the body does not parse", **error})
+        bad_request = (
+            "Bad Request: the body does not parse, or a text holds a control character"
+            if self.request_body(operation)
+            else "Bad Request: the path or query holds a control character"
+        )
+        result.setdefault(400, {"description": bad_request, **error})
         if operation.models:
             result.setdefault(422, {"description": "Unprocessable Entity: the input is not valid", **error})
         if operation.throttle_objects:
@@ -260,7 +267,7 @@ def on_database_error(request, exc: DatabaseError):
     response = _error(
         request, 503, "unavailable", _("The service is briefly unavailable; try again in a moment.")
     )
-    response["Retry-After"] = "2"
+    response["Retry-After"] = RETRY_AFTER
     return response
 
 

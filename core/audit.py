@@ -1,25 +1,40 @@
-"""The audit chain: every state change appends one AuditEvent whose hash covers
-its content and the previous event's hash.
+"""The audit chain: every state change appends one AuditEvent whose hash covers its content and
+the previous event's hash.
 
-Writers serialise on the AuditChainHead row (SELECT ... FOR UPDATE on
-PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers), so the
-chain stays linear with concurrent requests. Call ``audit_record`` inside the
-transaction that makes the change: the event and the change commit together.
+The hash is an HMAC-SHA256 under a key that is not in the database (core/audit_keys.py): whoever
+can write to the database can edit an event, but cannot compute the hash the edited event needs,
+nor re-hash every event after it. Each event records its key's id, so keys can be rotated. Events
+written before the chain was keyed carry no key id and a plain SHA-256; the chain head remembers
+where they end (``AuditChainHead.legacy_seq``), and no unkeyed event is accepted after that.
+
+What a database writer can still do to a sound chain is cut its end off and move the head back;
+the checkpoints (core/checkpoints.py), signed and kept outside the database, catch that, and
+``verify_chain`` checks the chain against every one of them.
+
+Writers serialise on the AuditChainHead row (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
+IMMEDIATE transactions already serialise writers), so the chain stays linear with concurrent
+requests. Call ``audit_record`` inside the transaction that makes the change: the event and the
+change commit together. On PostgreSQL a trigger refuses UPDATE and DELETE on the events
+(core/migrations/0009_audit_append_only.py).
 """
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.audit_keys import LEGACY_KEY_ID, UnknownKey, key_ring, mac
+from core.checkpoints import Checkpoint, checkpoint_after_commit, checkpoint_due
 from core.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+# How many problems a report keeps word for word; the rest are counted.
+MAX_PROBLEMS = 200
 
 
 def _json_default(value):
@@ -36,6 +51,19 @@ def canonical(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
+def content_digest(content) -> str:
+    """SHA-256 of a record's canonical content: what a submit stores as the record's content hash
+    and writes into its audit event; verify_audit recomputes it from the stored rows."""
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
+
+
+def part_digests(content: dict) -> dict[str, str]:
+    """A short digest of each top-level part of a record's content, kept in its audit event, so
+    that a later mismatch can say which part changed (the answers, the note...). The full
+    content_digest is what proves; these only point."""
+    return {key: content_digest(value)[:16] for key, value in content.items()}
+
+
 def compute_hash(
     *,
     seq: int,
@@ -46,20 +74,38 @@ def compute_hash(
     target_id: str,
     data: dict,
     prev_hash: str,
+    key_id: str,
 ) -> str:
-    content = canonical(
-        {
-            "seq": seq,
-            "created_at": created_at.astimezone(UTC).isoformat(),
-            "actor": actor_id,
-            "action": action,
-            "target_type": target_type,
-            "target_id": target_id,
-            "data": data,
-            "prev": prev_hash,
-        }
+    """The event's hash: HMAC-SHA256 under the key ``key_id`` names, or for a legacy event
+    (``key_id`` "") the plain SHA-256 it was written with. UnknownKey if the key is not held."""
+    content = {
+        "seq": seq,
+        "created_at": created_at.astimezone(UTC).isoformat(),
+        "actor": actor_id,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "data": data,
+        "prev": prev_hash,
+    }
+    if key_id == LEGACY_KEY_ID:
+        return hashlib.sha256(canonical(content).encode()).hexdigest()
+    return mac(key_id, canonical({**content, "key": key_id}).encode())
+
+
+def event_hash(event: AuditEvent) -> str:
+    """The hash ``event`` should carry, recomputed from its stored fields."""
+    return compute_hash(
+        seq=event.seq,
+        created_at=event.created_at,
+        actor_id=event.actor_id,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        data=event.data,
+        prev_hash=event.prev_hash,
+        key_id=event.key_id,
     )
-    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def target_label(target: models.Model | None) -> tuple[str, str]:
@@ -87,87 +133,124 @@ def audit_record(
         target_id=target_id,
         data=payload,
         prev_hash=head.hash,
+        key_id=key_ring().current_id,
     )
-    event.hash = compute_hash(
-        seq=event.seq,
-        created_at=event.created_at,
-        actor_id=actor_id,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        data=payload,
-        prev_hash=head.hash,
-    )
+    event.hash = event_hash(event)
     event.save()
     head.seq, head.hash = event.seq, event.hash
     head.save(update_fields=["seq", "hash"])
+    if checkpoint_due(event.seq):
+        checkpoint_after_commit(seq=event.seq, head=event.hash, legacy_seq=head.legacy_seq)
     return event
 
 
-@dataclass(frozen=True)
+# --- verification ------------------------------------------------------------------------------------
+
+
+@dataclass
 class ChainReport:
     ok: bool
     events: int
     broken_seq: int | None = None
-    reason: str = ""
+    reason: str = ""  # the first problem
+    problems: list[str] = field(default_factory=list)  # every problem, up to MAX_PROBLEMS
+    problem_count: int = 0
+    legacy_seq: int = 0
+    checkpoints: int = 0
+    newest_checkpoint: Checkpoint | None = None
+
+    def add(self, seq: int | None, message: str) -> None:
+        if self.ok:
+            self.ok, self.broken_seq, self.reason = False, seq, message
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(message)
 
 
-def _events() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("seq").iterator(chunk_size=5000)
+def _events(after: int) -> Iterator[AuditEvent]:
+    return AuditEvent.objects.filter(seq__gt=after).order_by("seq").iterator(chunk_size=5000)
 
 
-def verify_chain() -> ChainReport:
-    """Walk the whole chain; report the first event that does not hold."""
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    for event in _events():
-        if event.seq != expected_seq:
-            return ChainReport(
-                False, count, expected_seq, f"event #{expected_seq} is missing (next is #{event.seq})"
-            )
-        if event.prev_hash != prev_hash:
-            return ChainReport(
-                False, count, event.seq, "its previous-hash does not match the event before it"
-            )
-        recomputed = compute_hash(
-            seq=event.seq,
-            created_at=event.created_at,
-            actor_id=event.actor_id,
-            action=event.action,
-            target_type=event.target_type,
-            target_id=event.target_id,
-            data=event.data,
-            prev_hash=event.prev_hash,
+def _own_problem(event: AuditEvent, legacy_seq: int) -> str:
+    """What is wrong with one event on its own (its key, its hash), or ""."""
+    if event.key_id == LEGACY_KEY_ID and event.seq > legacy_seq:
+        return (
+            f"event #{event.seq} carries no key, but the keyed chain began after #{legacy_seq}: "
+            "it was written or re-hashed without the key"
         )
-        if recomputed != event.hash:
-            return ChainReport(False, count, event.seq, "its content does not match its hash (edited)")
-        prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
+    try:
+        recomputed = event_hash(event)
+    except UnknownKey:
+        return (
+            f"event #{event.seq} was keyed with key {event.key_id}, which this installation does not "
+            "hold (AUDIT_CHAIN_KEY, AUDIT_CHAIN_OLD_KEYS)"
+        )
+    if recomputed != event.hash:
+        return (
+            f"event #{event.seq}: its content does not match its hash (edited, or re-hashed without the key)"
+        )
+    return ""
+
+
+def verify_chain(*, checkpoints: Iterable[Checkpoint] = (), after: Checkpoint | None = None) -> ChainReport:
+    """Walk the chain (from the start, or from the event after the checkpoint ``after``) and
+    report every event that does not hold, and every checkpoint the chain disagrees with."""
     head = AuditChainHead.objects.filter(pk=1).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    if (head_seq, head_hash) != (count, prev_hash):
-        return ChainReport(
-            False, count, count + 1, f"the chain head records #{head_seq}, but the chain ends at #{count}"
-        )
-    return ChainReport(True, count)
+    head_seq, head_hash, legacy_seq = (head.seq, head.hash, head.legacy_seq) if head else (0, GENESIS_HASH, 0)
+    by_seq = {c.seq: c for c in checkpoints}
+    report = ChainReport(ok=True, events=0, legacy_seq=legacy_seq, checkpoints=len(by_seq))
+    report.newest_checkpoint = by_seq[max(by_seq)] if by_seq else None
+    for checkpoint in sorted(by_seq.values(), key=lambda c: c.seq):
+        if problem := checkpoint.signature_problem():
+            report.add(checkpoint.seq, f"checkpoint {checkpoint.name}: {problem}")
+        elif checkpoint.legacy_seq != legacy_seq:
+            report.add(
+                checkpoint.seq,
+                f"checkpoint {checkpoint.name} saw the keyed chain begin after #{checkpoint.legacy_seq}, "
+                f"the database now says after #{legacy_seq}",
+            )
+    expected_seq, prev_hash = (after.seq + 1, after.head) if after else (1, GENESIS_HASH)
+    last_seq = expected_seq - 1
+    for event in _events(expected_seq - 1):
+        if event.seq != expected_seq:
+            report.add(expected_seq, f"event #{expected_seq} is missing (next is #{event.seq})")
+            for seq in range(expected_seq, event.seq):
+                if seq in by_seq:
+                    report.add(seq, f"event #{seq}, which checkpoint {by_seq[seq].name} saw, is missing")
+        elif event.prev_hash != prev_hash:
+            report.add(event.seq, f"event #{event.seq}: its previous-hash does not match the event before it")
+        if problem := _own_problem(event, legacy_seq):
+            report.add(event.seq, problem)
+        checkpoint = by_seq.get(event.seq)
+        if checkpoint is not None and checkpoint.head != event.hash:
+            report.add(
+                event.seq,
+                f"event #{event.seq}: its hash differs from checkpoint {checkpoint.name} "
+                "(the chain was rewritten after the checkpoint)",
+            )
+        prev_hash, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
+        report.events += 1
+    for checkpoint in sorted(by_seq.values(), key=lambda c: c.seq):
+        if checkpoint.seq > last_seq:
+            report.add(
+                last_seq + 1,
+                f"the chain ends at #{last_seq} but checkpoint {checkpoint.name} saw #{checkpoint.seq}: "
+                "events were removed",
+            )
+    if (head_seq, head_hash) != (last_seq, prev_hash):
+        report.add(last_seq + 1, f"the chain head records #{head_seq}, but the chain ends at #{last_seq}")
+    return report
 
 
 def verify_neighbourhood(event: AuditEvent) -> bool:
-    """Whether one event is still stitched into the chain: its own hash holds, the event before it
-    ends in its prev_hash, and the event after it (or the head) starts from its hash.
+    """Whether one event is still stitched into the chain: its own keyed hash holds, the event
+    before it ends in its prev_hash, and the event after it (or the head) starts from its hash.
 
     A constant-time check for public pages (document verification); the whole chain is walked by
     ``verify_chain`` / ``manage.py verify_audit``, which nobody outside should be able to trigger.
     """
-    own = compute_hash(
-        seq=event.seq,
-        created_at=event.created_at,
-        actor_id=event.actor_id,
-        action=event.action,
-        target_type=event.target_type,
-        target_id=event.target_id,
-        data=event.data,
-        prev_hash=event.prev_hash,
-    )
-    if own != event.hash:
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if _own_problem(event, head.legacy_seq if head else 0):
         return False
     previous = AuditEvent.objects.filter(seq=event.seq - 1).values_list("hash", flat=True).first()
     if (previous or GENESIS_HASH) != event.prev_hash or (previous is None and event.seq != 1):
@@ -175,5 +258,4 @@ def verify_neighbourhood(event: AuditEvent) -> bool:
     following = AuditEvent.objects.filter(seq=event.seq + 1).values_list("prev_hash", flat=True).first()
     if following is not None:
         return following == event.hash
-    head = AuditChainHead.objects.filter(pk=1).first()
     return head is not None and (head.seq, head.hash) == (event.seq, event.hash)

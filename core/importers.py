@@ -44,6 +44,12 @@ from core.signals import enterprises_registered
 
 COLUMNS = ("uscc", "name", "address", "district_code", "scene_code")
 CHUNK_SIZE = 2000
+# A report lists the first MAX_ERRORS refusals and counts the rest (``errors_not_listed``): a file of
+# a million bad rows kept a million errors in memory and printed them all. The count of rejected
+# rows stays exact.
+MAX_ERRORS = 100
+# A refused value is quoted by its start (a cell may hold 128 KB).
+MAX_VALUE = 200
 AUTO_ENCODINGS = ("utf-8-sig", "gb18030")
 NAME_MAX = Enterprise._meta.get_field("name").max_length
 ADDRESS_MAX = Enterprise._meta.get_field("address").max_length
@@ -67,6 +73,16 @@ class ImportReport:
     imported: int = 0
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    errors_not_listed: int = 0
+
+    def refuse(self, *errors: RowError) -> None:
+        """Note a row's refusals: listed while fewer than MAX_ERRORS are, counted after."""
+        for error in errors:
+            if len(self.errors) < MAX_ERRORS:
+                value = error.value if len(error.value) <= MAX_VALUE else error.value[: MAX_VALUE - 1] + "…"
+                self.errors.append(RowError(error.line, error.column, error.reason, value))
+            else:
+                self.errors_not_listed += 1
 
     @property
     def failed(self) -> bool:
@@ -358,12 +374,12 @@ def _chunks(rows, validator: _Validator, report: ImportReport) -> Iterator[list[
     for line, cells in rows:
         if isinstance(cells, csv.Error):
             report.rejected += 1
-            report.errors.append(RowError(line, "", _("unreadable CSV row: %(error)s") % {"error": cells}))
+            report.refuse(RowError(line, "", _("unreadable CSV row: %(error)s") % {"error": cells}))
             continue
         candidate, errors = validator.check(line, cells)
         if errors:
             report.rejected += 1
-            report.errors.extend(errors)
+            report.refuse(*errors)
             continue
         if len(chunk) == CHUNK_SIZE:
             yield chunk
@@ -384,7 +400,7 @@ def _write_chunk(chunk: list[_Candidate], report: ImportReport, *, write: bool =
         for candidate in chunk:
             if candidate.enterprise.uscc in taken:
                 report.rejected += 1
-                report.errors.append(_already_imported(candidate.line, candidate.enterprise.uscc))
+                report.refuse(_already_imported(candidate.line, candidate.enterprise.uscc))
             else:
                 fresh.append(candidate)
         if not write or not fresh:

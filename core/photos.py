@@ -6,12 +6,20 @@ formats, identified by its content (never by file name or the client's content t
 The original bytes are stored unchanged with their SHA-256, as evidence, and never
 served; the display copy and thumbnail are re-encoded JPEGs without any metadata
 (no EXIF, no GPS, no ICC profile, no comments).
+
+Decoding is the expensive part (a 115 KB PNG can hold 59 megapixels), so it comes last and once:
+size, format and pixel count are judged from the header first (validate_photo_upload does only
+that), a JPEG is decoded at the smallest scale that still covers the display copy, and callers
+ingest a photo only once they have let its sender add it (signed in, allowed, within their rate).
+Photos from people not signed in (``public``) get a far lower pixel limit and share a few decoding
+places across all workers, so they can never hold every worker.
 """
 
 import contextlib
 import hashlib
 import io
 import logging
+import math
 import threading
 import uuid
 import warnings
@@ -29,6 +37,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from core import ratelimit
 from core.errors import DomainError
 from core.models import Photo
 
@@ -44,6 +53,8 @@ logger = logging.getLogger(__name__)
 DISPLAY_EDGE = 1600
 THUMBNAIL_EDGE = 320
 JPEG_QUALITY = 85
+# A worker that dies while decoding a public photo frees its place after this many seconds.
+PUBLIC_DECODE_TIMEOUT = 60
 
 # Pillow format -> (content type, extension of the stored original). MPO is what Pillow calls
 # the multi-picture JPEGs many phone cameras write; it is a JPEG file for everyone else.
@@ -86,27 +97,42 @@ class PhotoError(DomainError):
     status = 422
 
 
-def validate_photo_upload(upload: File | IO[bytes]) -> None:
-    """Raise PhotoError unless ``upload`` would be accepted by photo_ingest.
+def validate_photo_upload(upload: File | IO[bytes], *, public: bool = False) -> None:
+    """Raise PhotoError unless ``upload`` passes what can be judged without decoding it: its size,
+    its format and its pixels, read from the header.
 
-    For forms that must report a bad photo before saving anything else. The upload is
-    rewound afterwards, so it can be passed on to photo_ingest.
+    For forms that must report a bad photo before saving anything else; cheap enough to run before
+    the caller's own checks. Damaged image data shows only when photo_ingest decodes it (still
+    before anything is stored). The upload is rewound afterwards, so it can be passed on to
+    photo_ingest. ``public``: as photo_ingest.
     """
-    _read_and_decode(upload)
+    _header(_read(upload), public=public)
     _rewind(upload)
 
 
-def photo_ingest(*, upload: File | IO[bytes], uploaded_by: AbstractBaseUser | None = None) -> Photo:
+def photo_ingest(
+    *, upload: File | IO[bytes], uploaded_by: AbstractBaseUser | None = None, public: bool = False
+) -> Photo:
     """Verify an uploaded photo and store it: the original as evidence, plus display copy and thumbnail.
 
     ``upload`` is a Django UploadedFile or File, or any binary file-like object; its name and
     declared content type are ignored. Raises PhotoError (status 422) with code ``too_large``,
     ``not_an_image``, ``unsupported_format``, ``truncated`` (incomplete or damaged image data)
     or ``too_many_pixels``; then nothing is stored.
+
+    ``public``: sent by someone not signed in (the public's reports): at most
+    PHOTO_PUBLIC_MAX_PIXELS are decoded, and at most PHOTO_PUBLIC_DECODES such photos are decoded
+    at once across all workers; the next is refused with DomainError ``busy`` (503) undecoded.
+
+    Decoding is the expensive part: call this only once the sender may add the photo (permission,
+    state, rate limits), never before.
     """
-    data, image = _read_and_decode(upload)
+    data = _read(upload)
+    _image, size = _header(data, public=public)
+    with _decoding_place(public):
+        image = _decode(data, public=public)
+        width, height, display, thumbnail = _render(image, size)
     content_type, extension = _FORMATS[image.format]
-    width, height, display, thumbnail = _render(image)
     photo = Photo(
         sha256=hashlib.sha256(data).hexdigest(),
         content_type=content_type,
@@ -138,9 +164,37 @@ def photo_ingest(*, upload: File | IO[bytes], uploaded_by: AbstractBaseUser | No
     return photo
 
 
-def _read_and_decode(upload: File | IO[bytes]) -> tuple[bytes, ImageFile.ImageFile]:
-    data = _read(upload)
-    return data, _decode(data)
+def photos_ingest(
+    *, uploads, uploaded_by: AbstractBaseUser | None = None, public: bool = False
+) -> list[Photo]:
+    """photo_ingest for each upload, all or none: a refused one takes back those stored before it."""
+    stored: list[Photo] = []
+    try:
+        for upload in uploads:
+            stored.append(photo_ingest(upload=upload, uploaded_by=uploaded_by, public=public))
+    except BaseException:
+        photos_discard(stored)
+        raise
+    return stored
+
+
+@contextmanager
+def _decoding_place(public: bool):
+    """One of the PHOTO_PUBLIC_DECODES places shared by all workers, for a public photo."""
+    if not public:
+        yield
+        return
+    with ratelimit.shared_slot(
+        "photo-decode", slots=settings.PHOTO_PUBLIC_DECODES, timeout=PUBLIC_DECODE_TIMEOUT
+    ) as taken:
+        if not taken:
+            raise DomainError(
+                _("Many photos are being received right now. Please send yours again in a minute."),
+                code="busy",
+                status=503,
+                details={"retry_after": 60},
+            )
+        yield
 
 
 def _read(upload: File | IO[bytes]) -> bytes:
@@ -163,13 +217,35 @@ def _read(upload: File | IO[bytes]) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(data: bytes) -> ImageFile.ImageFile:
-    """Open, verify and fully load the image, checking its size before any pixel is decoded."""
+def _header(data: bytes, *, public: bool) -> tuple[ImageFile.ImageFile, tuple[int, int]]:
+    """The image opened (header only) and set to decode at the scale it will be decoded at, and its
+    full size; refused if it has more pixels than allowed, before any pixel is decoded."""
     image = _open(data)
+    size = image.size
+    _reduce(image)
+    if public and image.width * image.height > settings.PHOTO_PUBLIC_MAX_PIXELS:
+        raise _too_many_pixels(settings.PHOTO_PUBLIC_MAX_PIXELS)
+    return image, size
+
+
+def _reduce(image: ImageFile.ImageFile) -> None:
+    """A JPEG at least twice the display size is decoded at a half, quarter or eighth of its size
+    (libjpeg scales while it decodes every block, so damaged data is still found), the smallest
+    that still covers the display copy: a 48-megapixel photo then costs what a 3-megapixel one does."""
+    longest = max(image.size)
+    if image.format not in ("JPEG", "MPO") or longest < 2 * DISPLAY_EDGE:
+        return
+    factor = longest / DISPLAY_EDGE
+    image.draft(None, (max(1, math.ceil(image.width / factor)), max(1, math.ceil(image.height / factor))))
+
+
+def _decode(data: bytes, *, public: bool) -> ImageFile.ImageFile:
+    """Verify and fully load the image, at the scale _header chose."""
     try:
         with _strict_loading():
+            image, _size = _header(data, public=public)
             image.verify()
-            image = _open(data)  # verify() leaves the image unusable; Pillow requires opening it again
+            image, _size = _header(data, public=public)  # verify() leaves the image unusable
             image.load()
     except (PhotoError, MemoryError):
         raise
@@ -208,20 +284,21 @@ def _open(data: bytes) -> ImageFile.ImageFile:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_many_pixels() from exc
+        raise _too_many_pixels(settings.PHOTO_MAX_PIXELS) from exc
     except UnidentifiedImageError as exc:
         raise _unidentified(data) from exc
     except Exception as exc:  # the signature matched, the header is broken
         raise _damaged() from exc
     if image.width * image.height > settings.PHOTO_MAX_PIXELS:
-        raise _too_many_pixels()
+        raise _too_many_pixels(settings.PHOTO_MAX_PIXELS)
     return image
 
 
-def _render(image: ImageFile.ImageFile) -> tuple[int, int, bytes, bytes]:
-    """The size of the upright original, and the display copy and thumbnail as JPEG bytes."""
+def _render(image: ImageFile.ImageFile, size: tuple[int, int]) -> tuple[int, int, bytes, bytes]:
+    """The size of the upright original (``size``: as stored, the image may be decoded smaller),
+    and the display copy and thumbnail as JPEG bytes."""
     orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    width, height = (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
+    width, height = (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
         # 16-bit grey: convert() would clip every value above 255 to white.
         image = image.convert("I").point(lambda value: value / 256).convert("L")
@@ -284,8 +361,7 @@ def _too_large(limit: int) -> PhotoError:
     )
 
 
-def _too_many_pixels() -> PhotoError:
-    limit = settings.PHOTO_MAX_PIXELS
+def _too_many_pixels(limit: int) -> PhotoError:
     return PhotoError(
         _("This image has too many pixels. A photo can have at most %(megapixels)s megapixels.")
         % {"megapixels": f"{limit / 1_000_000:g}"},

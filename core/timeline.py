@@ -50,7 +50,9 @@ class Entry:
 
 def _words(message, params: dict) -> str:
     values = {key: str(value) if isinstance(value, Promise) else value for key, value in params.items()}
-    return str(message) % values if values else str(message)
+    # message % values, not str(message) % values: a lazy plural (ngettext_lazy with a key) picks
+    # its form from the values, and renders "" before it has them.
+    return str(message % values) if values else str(message)
 
 
 _lazy_words = lazy(_words, str)

@@ -47,14 +47,34 @@ def locked_out_error() -> DomainError:
     return DomainError(message, code="locked_out", status=429, details={"retry_after": seconds})
 
 
+def address_throttled_error(retry_after: int) -> DomainError:
+    """What a sign-in refused by the per-address throttle (core.signin) is told, page or API."""
+    minutes = max(1, -(-retry_after // 60))
+    message = ngettext(
+        "Too many failed sign-ins from your address. Try again in %(minutes)d minute.",
+        "Too many failed sign-ins from your address. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    return DomainError(message, code="address_throttled", status=429, details={"retry_after": retry_after})
+
+
+def signin_refused_error(request) -> DomainError:
+    """The refusal of a sign-in that the lock-out or the per-address throttle stopped."""
+    throttled = getattr(request, "signin_throttled", None)
+    if throttled is not None:
+        return address_throttled_error(throttled.retry_after)
+    return locked_out_error()
+
+
 def token_create(*, request, username: str, password: str, device: str) -> tuple[ApiToken, str]:
     # Outside any transaction: the lock-out records a failure as it happens, and the refusal
     # raised below must not roll that record back.
     user = authenticate(request, username=username, password=password)
     if user is None:
-        # Set by django-axes on the failure that reaches the limit and on every attempt after it.
+        # Set by django-axes on the failure that reaches the limit and on every attempt after it,
+        # and by core.signin on every attempt from an address over its limit.
         if getattr(request, "axes_locked_out", False):
-            raise locked_out_error()
+            raise signin_refused_error(request)
         raise DomainError(_("Wrong username or password."), code="invalid_credentials", status=401)
     _lockout_reset(request, username)
     return _token_issue(user=user, device=device)
@@ -91,6 +111,20 @@ def token_revoke(*, token: ApiToken, actor) -> ApiToken:
     token.save(update_fields=["revoked_at"])
     audit_record(actor=actor, action="token.revoke", target=token, data={"device": token.device})
     return token
+
+
+def tokens_revoke_all(*, user) -> list[int]:
+    """Revoke every token of ``user`` not revoked yet; the ids revoked. The caller audits it, in
+    its transaction (core.account: sign out everywhere, a password changed, a user deactivated)."""
+    ids = list(
+        ApiToken.objects.select_for_update()
+        .filter(user=user, revoked_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        ApiToken.objects.filter(pk__in=ids).update(revoked_at=timezone.now())
+    return ids
 
 
 def token_authenticate(raw: str) -> ApiToken | None:

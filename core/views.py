@@ -1,7 +1,9 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -10,9 +12,12 @@ from django.views.decorators.http import require_GET, require_POST
 from core import codes, selectors, tokens
 from core.errors import DomainError
 from core.forms import CodeRotateForm
+from core.middleware import RETRY_AFTER
 from core.models import District, Enterprise, IdentityCode, Scene
 from core.pages import paginate
 from core.permissions import can_manage_codes, can_plan_tasks
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -68,12 +73,13 @@ def code_rotate(request, uscc: str):
 
 
 def login_locked_out(request, original_response=None, credentials=None):
-    """AXES_LOCKOUT_CALLABLE: the answer to a sign-in the login lock-out refused.
+    """AXES_LOCKOUT_CALLABLE: the answer to a sign-in the login lock-out, or the per-address
+    throttle (core.signin), refused.
 
     The API's token endpoint raised the coded error itself (core.tokens); every other sign-in
     (ours, the admin's) gets the sign-in page again, saying why and for how long.
     """
-    error = tokens.locked_out_error()
+    error = tokens.signin_refused_error(request)
     match = getattr(request, "resolver_match", None)
     if match is not None and "api" in match.namespaces:
         if original_response is not None and original_response.status_code == error.status:
@@ -95,7 +101,14 @@ def login_locked_out(request, original_response=None, credentials=None):
 
 @require_GET
 def healthz(request):
-    """Load balancers ask this; it touches the database so a dead connection shows."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Load balancers ask this; it touches the database so a dead connection shows: 503 (with
+    Retry-After) when it is unreachable or does not answer within DB_CONNECT_TIMEOUT."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("healthz: database unavailable: %s", exc)
+        response = HttpResponse("database unavailable", content_type="text/plain", status=503)
+        response["Retry-After"] = RETRY_AFTER
+        return response
     return HttpResponse("ok", content_type="text/plain")

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.models import Inspector
 from supervision.inspections import services as workflow
+from supervision.inspections.signals import task_moved
 from supervision.models import InspectionTask
 
 
@@ -85,6 +86,7 @@ def task_merge_joint(*, task: InspectionTask, actor) -> InspectionTask:
             "due": [task.due_from, task.due_to],
         },
     )
+    task_moved.send(sender=InspectionTask, task=task, actor=actor)
     return task
 
 

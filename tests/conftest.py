@@ -142,6 +142,13 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _audit_checkpoints(settings, tmp_path):
+    # The audit chain's checkpoints of one test's database never meet another test's (nor the
+    # developer's var/): verify_audit would take them for a truncated chain. Created on first write.
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per user; tests create hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

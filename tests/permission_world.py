@@ -14,6 +14,10 @@ API token of its member and a printed code batch. Content objects are own / othe
 content sense: the published version, a draft of the regulator's department (or of a scene it
 supervises), and a draft of another department (or of a scene it does not supervise).
 
+Notifications are their recipient's alone, so own / other / far are three recipients' notices: the
+business's order notice, the inspector's task notice about the same enterprise, and the far
+inspector's (see ``World.notification``).
+
 Data sources (history) are not scoped by district: whoever manages them manages all of them, so
 the world has one source, with a live key and the revoked one it replaced.
 
@@ -42,6 +46,7 @@ from supervision.inspections.documents import document_for
 from supervision.models import (
     Document,
     Inspection,
+    Notification,
     RectificationOrder,
     Result,
     SelfIdentifiedIssue,
@@ -128,6 +133,11 @@ class World:
     source: object = None
     source_credential: dict = field(default_factory=dict)
     source_key: str = ""
+    # Notifications (the inbox): each is its recipient's alone. own: the order notice of the own
+    # enterprise's member (``business``); other: ``inspector``'s notice of the open task at the
+    # same enterprise (which its partner, the business and the regulator in scope may not read
+    # either); far: ``inspector_far``'s notice of the far open task.
+    notification: dict = field(default_factory=dict)
 
 
 def _member(username: str, enterprise):
@@ -221,6 +231,18 @@ def _self_inspections(world: World, which: str, member) -> None:
     world.self_draft_item[which] = (
         self_service.self_inspection_sheet(self_inspection=world.self_draft[which]).rows[0].item
     )
+
+
+def _notifications(world: World) -> None:
+    """The notices the loop's receivers wrote in the same transactions (supervision.notifications.
+    receivers): the order issued to the business, the open tasks to their inspectors."""
+    recipients = {
+        "own": (world.users["business"], f"order.issued:{world.order['own'].pk}"),
+        "other": (world.users["inspector"], f"task.assigned:{world.task['own'].pk}"),
+        "far": (world.users["inspector_far"], f"task.assigned:{world.task['far'].pk}"),
+    }
+    for which, (user, event_key) in recipients.items():
+        world.notification[which] = Notification.objects.get(user=user, event_key=event_key)
 
 
 def _scoring(world: World, admin) -> None:
@@ -367,6 +389,7 @@ def build_world() -> World:
     world.batch["other"] = _batch(peer.user, world.enterprise["other"])
     world.batch["far"] = _batch(users["regulator_far"], world.enterprise["far"])
 
+    _notifications(world)
     _scoring(world, admin)
     _planning(world, planners={"own": users["regulator"], "other": peer.user, "far": admin})
     _sources(world, admin)

@@ -39,7 +39,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from config.api import api
-from tests.factories import fake_jpeg, jpeg, png_bytes
+from tests.factories import PASSWORD, fake_jpeg, jpeg, png_bytes
 from tests.permission_world import OBJECTS, ROLES, World, build_world, stub_pdf
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +189,15 @@ SEES = {
     },
     # Public objects (codes on the landing, published documents).
     "public": {role: (T, T, T) for role in ROLES[1:]},
+    # Notifications: their recipient only, not even the admin, nor anyone who sees the record they
+    # are about (own: the business's order notice; other: the inspector's task notice, at the own
+    # enterprise; far: the far inspector's task notice).
+    "notification": {
+        **{role: NONE for role in ROLES[1:]},
+        "business": (T, F, F),
+        "inspector": (F, T, F),
+        "inspector_far": (F, F, T),
+    },
 }
 
 INSPECTORS = frozenset({"inspector", "partner", "colleague", "inspector_far"})
@@ -364,6 +373,45 @@ def planning_request(w, o, **extra):
     }
 
 
+def notification_pk(w, o):
+    return {"pk": w.notification[o].pk}
+
+
+def notification_id(w, o):
+    return {"notification_id": w.notification[o].pk}
+
+
+# A new password the validators accept; every world user's current one is the factories' PASSWORD.
+NEW_PASSWORD = "a-much-longer-passphrase-2024"
+
+
+def password_change(w, o):
+    return {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+
+
+def tablet_photo(w, o):
+    """A real photo the tablet took for an item of the open task (the draft's), just now."""
+    return {
+        "photo": jpeg(),
+        "task": w.task[o].pk,
+        "item": w.draft_item[o].pk,
+        "taken_at": timezone.now().isoformat(),
+    }
+
+
+def tablet_journal(w, o):
+    """A tablet's journal of the open task: the draft's checklist versions (the record started
+    online goes on) and one answer; replayed whole, undone with the test's transaction."""
+    now = timezone.now().isoformat()
+    return {
+        "inspection": str(uuid.uuid4()),
+        "task": w.task[o].pk,
+        "started_at": now,
+        "checklists": list(w.draft[o].checklists.values_list("pk", flat=True)),
+        "answers": [{"id": str(uuid.uuid4()), "item": w.draft_item[o].pk, "result": "compliant", "at": now}],
+    }
+
+
 def past_window(w, o):
     """A re-inspection or task in the past: refused (422) by the service after the permission check."""
     yesterday = timezone.localdate() - timedelta(days=1)
@@ -440,6 +488,44 @@ ROWS = [
         send="GET",
         note="ninja's home redirects to docs under DEBUG only",
     ),
+    # --- the user's own account (core/account_views.py; the API's in "tokens and enterprises") ------
+    # Every signed-in user has one, for themselves only: nothing here takes another user's id but a
+    # token's, and another user's token does not exist for them. What ends sessions or changes the
+    # password acts on the caller and is undone with the test's transaction (the world's sessions
+    # are rows of that transaction: the next test finds them again).
+    Row("GET", "account", flat(200, anonymous=LOGIN)),
+    Row("GET", "password-change", flat(200, anonymous=LOGIN)),
+    Row(
+        "POST",
+        "password-change",
+        flat(302, anonymous=LOGIN),
+        body=password_change,
+        note="a valid change: back to the account page (the caller's tokens revoked, this session kept)",
+    ),
+    Row(
+        "PUT",
+        "password-change",
+        flat(200, anonymous=LOGIN),
+        note="FormView treats PUT as POST, but a PUT's body is no form data: the form is shown again",
+    ),
+    Row(
+        "POST",
+        "account-token-revoke",
+        scoped("token", 302, anonymous=LOGIN),
+        params=lambda w, o: {"pk": w.token[o].pk},
+        note="only the owner revokes a token, not even the admin",
+    ),
+    Row(
+        "POST",
+        "account-sign-out-everywhere",
+        flat(302, anonymous=LOGIN),
+        note="every session and token of the caller ended, this one too: to the sign-in page",
+    ),
+    # --- the audit chain's checkpoints (core/audit_views.py, audit_api.py) ---------------------------
+    # Published on purpose, to anyone: event numbers, hashes and times, nothing about a record or
+    # a person; a copy kept outside shows a chain rewritten later.
+    Row("GET", "audit-checkpoints", flat(200, anonymous=200)),
+    api_row("GET", "audit/checkpoints", flat(200, anonymous=200)),
     # --- manuals and content -----------------------------------------------------------------------
     Row(
         "GET",
@@ -553,6 +639,12 @@ ROWS = [
         flat(200, anonymous=LOGIN, denied=NOT_INSPECTORS),
         note="the caller's own tasks of the day",
     ),
+    # The tablet app that works offline (docs/OFFLINE.md; its API under "API: the tablet offline"):
+    # the shell for inspectors only; its manifest and service worker are static and public (the
+    # browser fetches them without asking who is signed in).
+    Row("GET", "loop:tablet", flat(200, anonymous=LOGIN, denied=NOT_INSPECTORS)),
+    Row("GET", "loop:tablet-manifest", flat(200, anonymous=200)),
+    Row("GET", "loop:service-worker", flat(200, anonymous=200)),
     Row(
         "GET",
         "loop:scan",
@@ -703,6 +795,12 @@ ROWS = [
         scoped("token", 204, anonymous=401),
         params=lambda w, o: {"token_id": w.token[o].pk},
         note="only the owner revokes a token, not even the admin",
+    ),
+    api_row(
+        "POST",
+        "auth/sign-out-everywhere",
+        flat(200, anonymous=401),
+        note="the caller's own sessions and tokens (undone with the test's transaction)",
     ),
     api_row("GET", "enterprises", flat(200, anonymous=401)),
     api_row("GET", "enterprises/{uscc}", scoped("enterprise", 200, anonymous=401), params=enterprise),
@@ -1020,6 +1118,42 @@ ROWS = [
         params=inspection_id,
         body=lambda w, o: {"rating": 5},
     ),
+    # --- API: the tablet offline (supervision/inspections/api/offline.py, docs/OFFLINE.md) ----------
+    # The day pack is the caller's own work: inspectors only. Photos and journals name a task: who
+    # does not see it gets 404; who sees it but is not on it (planners, the admin) 403 not_assigned.
+    api_row("GET", "daypack", flat(200, anonymous=401, denied=NOT_INSPECTORS)),
+    api_row(
+        "POST",
+        "inspections/photos/{client_id}",
+        scoped("task", 201, anonymous=401, refused=REGULATORS | {"admin"}),
+        params=lambda w, o: {"client_id": uuid.uuid4()},
+        body=tablet_photo,
+        json=False,
+        note="a real photo, stored (201) for the pair; the others are refused before it is decoded",
+    ),
+    api_row(
+        "POST",
+        "inspections/sync",
+        scoped("task", 200, anonymous=401, refused=REGULATORS | {"admin"}),
+        body=tablet_journal,
+        note="the pair's journal is replayed on the draft",
+    ),
+    api_row(
+        "GET",
+        "inspections/{inspection_id}/history",
+        scoped("enterprise", 200, anonymous=401, denied={"outsider", "business"}),
+        params=inspection_id,
+        variant="submitted",
+        note="officials who see the record; never the business, which sees the record as submitted",
+    ),
+    api_row(
+        "GET",
+        "inspections/{inspection_id}/history",
+        scoped("draft", 200, anonymous=401),
+        params=draft_id,
+        variant="draft",
+        note="its pair, and the admin (who reads drafts)",
+    ),
     # --- API: orders -------------------------------------------------------------------------------
     api_row("GET", "orders", flat(200, anonymous=401), note="filtered to the caller's scope"),
     api_row("GET", "orders/{order_id}", scoped("enterprise", 200, anonymous=401), params=order_id),
@@ -1334,6 +1468,42 @@ ROWS = [
         scoped("complaint", 422, anonymous=401),
         params=complaint_id,
         body=past_window,
+    ),
+    # --- notifications: the inbox and its settings (supervision/notifications/views.py, api.py) ------
+    # Every signed-in user has an inbox, their own: another's notification does not exist for them,
+    # whoever they are (the admin included).
+    Row("GET", "notifications:inbox", flat(200, anonymous=LOGIN), note="the caller's own"),
+    Row(
+        "POST",
+        "notifications:read",
+        scoped("notification", 302, anonymous=LOGIN),
+        params=notification_pk,
+        note="back to the inbox",
+    ),
+    Row("POST", "notifications:read-all", flat(302, anonymous=LOGIN), note="the caller's own"),
+    Row("GET", "notifications:preferences", flat(200, anonymous=LOGIN)),
+    Row(
+        "POST",
+        "notifications:preferences",
+        flat(302, anonymous=LOGIN),
+        body=lambda w, o: {"language": "en"},
+        variant="valid",
+        note="English, every optional notice off: saved, back to the page",
+    ),
+    Row(
+        "POST",
+        "notifications:preferences",
+        flat(422, anonymous=LOGIN),
+        body=lambda w, o: {"language": "en", "phone": "not a phone"},
+        variant="invalid",
+    ),
+    api_row("GET", "notifications", flat(200, anonymous=401), note="the caller's own"),
+    api_row("POST", "notifications/read-all", flat(200, anonymous=401), note="the caller's own"),
+    api_row(
+        "POST",
+        "notifications/{notification_id}/read",
+        scoped("notification", 200, anonymous=401),
+        params=notification_id,
     ),
     # --- 一公开: published results and objections (supervision/publication/) --
     # The world's inspections were just submitted, so not yet published: a member's objection is

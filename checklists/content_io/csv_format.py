@@ -75,6 +75,9 @@ def _csv_columns(header: list[str], report: Report) -> dict[int, str]:
     columns = {}
     for index, column in enumerate(header):
         if column not in ITEM_FIELDS:
+            if report.full:  # counted, not worded: nobody reads the 50,000th unknown column
+                report(1, column, "")
+                continue
             message = _('unknown column "%(column)s"') % {"column": column}
             if close := difflib.get_close_matches(column, CSV_COLUMNS, n=1):
                 message += " " + _('(did you mean "%(key)s"?)') % {"key": close[0]}

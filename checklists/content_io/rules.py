@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from checklists.models import Checklist, ChecklistItem, Manual, ManualChapter, ManualClause, Method, Severity
@@ -41,11 +42,30 @@ class ContentIssue:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class ContentError(DomainError):
-    """A content file was refused; ``issues`` (and ``details``, as dicts) list every problem."""
+# A refused file lists at most this many of its problems, then how many more it has: a file with a
+# problem on each of its 50,000 lines (or columns) made an answer of 24 to 50 MB, which no writer reads.
+MAX_ISSUES = 100
+# A problem quotes what it refuses; a value or key of a megabyte is quoted by its start.
+MAX_QUOTED = 300
 
-    def __init__(self, issues):
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1] + "…"
+
+
+class ContentError(DomainError):
+    """A content file was refused; ``issues`` (and ``details``, as dicts) list its problems: all of
+    them, or the first MAX_ISSUES found and a last one saying how many more there are (``total``)."""
+
+    def __init__(self, issues, *, total: int | None = None):
         self.issues = sorted(issues, key=lambda issue: issue.line or 0)
+        self.total = max(total or 0, len(self.issues))
+        if self.total > len(self.issues):
+            file = self.issues[0].file if self.issues else ""
+            more = _("… and %(count)d more problems, not listed; fix these and check the file again") % {
+                "count": self.total - len(self.issues)
+            }
+            self.issues.append(ContentIssue(file, None, "", more))
         super().__init__(
             "\n".join(str(issue) for issue in self.issues),
             code="invalid_content",
@@ -55,16 +75,26 @@ class ContentError(DomainError):
 
 
 class Report:
+    """The problems of one file as they are found: the first MAX_ISSUES kept, the others counted."""
+
     def __init__(self, file: str):
         self.file = file
         self.issues: list[ContentIssue] = []
+        self.count = 0
+
+    @property
+    def full(self) -> bool:
+        """No further problem will be listed: a reader may skip work that only words one."""
+        return self.count >= MAX_ISSUES
 
     def __call__(self, line: int | None, field: str, message: str) -> None:
-        self.issues.append(ContentIssue(self.file, line, field, message))
+        self.count += 1
+        if len(self.issues) < MAX_ISSUES:
+            self.issues.append(ContentIssue(self.file, line, _clip(field), _clip(message)))
 
     def raise_if_any(self) -> None:
-        if self.issues:
-            raise ContentError(self.issues)
+        if self.count:
+            raise ContentError(self.issues, total=self.count)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,9 +226,18 @@ def check_unique(value: Value | None, seen: dict[str, int | None], report: Repor
 
 
 def check_items(
-    records: list[dict[str, Value]], link: Callable[[str], str | None], report: Report
+    records: list[dict[str, Value]], link: Callable[[str], str | None], report: Report, *, field: str = ""
 ) -> list[dict[str, str]]:
-    """The items of one checklist: each item's fields, unique codes, and clause links."""
+    """The items of one checklist (``field``: where the file lists them): each item's fields, unique
+    codes, and clause links; at most CHECKLIST_MAX_ITEMS of them, as an inspection answers each."""
+    limit = settings.CHECKLIST_MAX_ITEMS
+    if len(records) > limit:
+        first_extra = next(iter(records[limit].values()), None)
+        message = _("the checklist has %(count)d items; at most %(max)d are allowed")
+        report(
+            first_extra.line if first_extra else None, field, message % {"count": len(records), "max": limit}
+        )
+        records = records[:limit]  # the rest is not checked: the file is refused anyway
     items, seen = [], {}
     for record in records:
         item = clean_record(record, ITEM_FIELDS, report)

@@ -30,6 +30,11 @@ from checklists.content_io.rules import (
 )
 from core.models import Scene
 
+# The format nests six levels (the manual, its chapters, a chapter, its clauses, a clause); a file
+# nesting deeper is not content.
+MAX_DEPTH = 20
+_EVENTS_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
 
@@ -194,13 +199,35 @@ def _parse_checklists(entries: dict, scene: Scene | None, link, report: Report) 
             item_entries, item_record = _record(item_node, item_path, ITEM_FIELDS, report)
             if item_entries is not None:
                 items.append(item_record)
-        checklists.append(ChecklistContent(department, fields, check_items(items, link, report)))
+        items = check_items(items, link, report, field=_join(path, "items"))
+        checklists.append(ChecklistContent(department, fields, items))
     return checklists
+
+
+def _too_deep(text: str, file: str) -> ContentIssue | None:
+    """Where the file nests lists and mappings deeper than MAX_DEPTH, if it does. PyYAML builds its
+    node tree recursively, so a file nesting a few hundred levels ran out of stack (a 500); its
+    event stream is flat, read here by libyaml where available."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_EVENTS_LOADER):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    message = _("the file nests lists and mappings more than %(max)d levels deep")
+                    return ContentIssue(file, event.start_mark.line + 1, "", message % {"max": MAX_DEPTH})
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # not YAML before it got too deep: compose reports it, in PyYAML's words
+    return None
 
 
 def parse_yaml(text: str, file: str) -> Content:
     report = Report(file)
     try:
+        if problem := _too_deep(text, file):
+            raise ContentError([problem])
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise ContentError([_yaml_issue(file, exc, text)]) from exc
@@ -209,7 +236,7 @@ def parse_yaml(text: str, file: str) -> Content:
     scene_rule = {"scene": Rule(True)}
     entries = _entries(root, "", ("scene", "manual", "checklists"), {"scene"}, report)
     if entries is None:
-        raise ContentError(report.issues)
+        report.raise_if_any()
     record = _texts(entries, "", scene_rule, report)
     scene = None
     if code := clean_record(record, scene_rule, report)["scene"]:

@@ -20,6 +20,7 @@ from core.models.photos import Photo
 from core.models.codes import IdentityCode, ScanEvent
 from core.models.complaints import Complaint
 from core.models.batches import CodeBatch
+from core.models.intake import ComplaintClient, ComplaintFlood
 # isort: on
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "BilingualName",
     "CodeBatch",
     "Complaint",
+    "ComplaintClient",
+    "ComplaintFlood",
     "Department",
     "District",
     "Enterprise",

@@ -8,7 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
-    """One state change, append-only, chained by hash to the one before (see core/audit.py)."""
+    """One state change, append-only, chained by hash to the one before (see core/audit.py).
+
+    Append-only in the model (save and delete refuse) and, on PostgreSQL, in the database: a
+    trigger refuses UPDATE and DELETE (core/migrations/0009_audit_append_only.py)."""
 
     seq = models.PositiveBigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
@@ -27,6 +30,9 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The id of the key its hash is an HMAC under (core/audit_keys.py); "" for the events written
+    # before the chain was keyed, which carry a plain SHA-256 (up to AuditChainHead.legacy_seq).
+    key_id = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-seq"]
@@ -55,6 +61,10 @@ class AuditChainHead(models.Model):
 
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The last event written before the chain was keyed (0 on an installation keyed from the
+    # start): events up to it are verified as plain SHA-256, none after it may be. Checkpoints
+    # record it too, so raising it to pass re-hashed events off as old ones is caught.
+    legacy_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("audit chain head")

@@ -73,6 +73,9 @@ class ScanEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     # A keyed hash of the client address: enough to see one client probing many codes, not to identify them.
     client = models.CharField(max_length=16, blank=True)
+    # Failed scans from this client in the same minute beyond SCAN_FAILURES_RECORDED_PER_MINUTE, not
+    # recorded one by one (core.landing): counted on the last one that was.
+    repeats = models.PositiveIntegerField(_("further failed scans"), default=0)
 
     class Meta:
         verbose_name = _("scan")

@@ -48,6 +48,10 @@ class Complaint(models.Model):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
     )
+    # Received during a possible flood of reports about the enterprise (shown on the triage list).
+    flood = models.ForeignKey(
+        "core.ComplaintFlood", null=True, blank=True, on_delete=models.SET_NULL, related_name="complaints"
+    )
 
     class Meta:
         verbose_name = _("complaint")

@@ -36,6 +36,9 @@ class ComplaintOut(Schema):
     triaged_at: datetime | None
     triage_note: str
     duplicate_of: int | None
+    flood: int | None = Field(
+        ..., description="the possible flood of reports about the enterprise it was received in, or null"
+    )
     tasks: list[int]
 
     @staticmethod
@@ -49,6 +52,10 @@ class ComplaintOut(Schema):
     @staticmethod
     def resolve_duplicate_of(obj) -> int | None:
         return obj.duplicate_of_id
+
+    @staticmethod
+    def resolve_flood(obj) -> int | None:
+        return obj.flood_id
 
     @staticmethod
     def resolve_tasks(obj) -> list[int]:

@@ -3,6 +3,13 @@
 A complaint is born here; every later change of its status (dismissed, merged as a duplicate,
 turned into a task, then verified or found unfounded by that task's inspection) happens in
 supervision/complaints/services.py.
+
+The form is open to anyone, so it must not be turned against the platform or against the
+business: the client's hourly limit is checked before the photo is decoded (and counted again
+under a per-client lock, so parallel reports cannot slip past it); a public photo is decoded under
+core.photos' lower limits; and many reports about one enterprise are flagged as a possible flood
+for the regulators (supervision.complaints.floods), never refused, so a flood cannot silence a
+genuine report.
 """
 
 import re
@@ -17,10 +24,12 @@ from core import clients
 from core.audit import audit_record
 from core.codes import code_get_active
 from core.errors import DomainError
-from core.models import Complaint
+from core.models import Complaint, ComplaintClient
 from core.permissions import mask_name
-from core.photos import photo_ingest, validate_photo_upload
+from core.photos import PhotoError, photo_ingest, photos_discard, validate_photo_upload
 from core.signals import enterprise_changed
+from supervision.complaints.floods import flood_check
+from supervision.complaints.signals import complaint_received
 
 TEXT_MAX = 2000
 CONTACT_MAX = 100
@@ -43,10 +52,9 @@ def contact_masked(contact: str) -> str:
     return mask_name(contact)
 
 
-def _check_rate(*, client: str, enterprise_id: int) -> None:
-    now = timezone.now()
+def _check_rate(*, client: str) -> None:
     recent_from_client = Complaint.objects.filter(
-        client=client, created_at__gte=now - timedelta(hours=1)
+        client=client, created_at__gte=timezone.now() - timedelta(hours=1)
     ).count()
     if recent_from_client >= settings.COMPLAINTS_PER_CLIENT_PER_HOUR:
         raise DomainError(
@@ -54,20 +62,25 @@ def _check_rate(*, client: str, enterprise_id: int) -> None:
             code="rate_limited_client",
             status=429,
         )
-    recent_about_enterprise = Complaint.objects.filter(
-        enterprise_id=enterprise_id, created_at__gte=now - timedelta(days=1)
-    ).count()
-    if recent_about_enterprise >= settings.COMPLAINTS_PER_ENTERPRISE_PER_DAY:
-        raise DomainError(
-            _("This business has received many reports today; please try again tomorrow."),
-            code="rate_limited_code",
-            status=429,
-        )
+
+
+def _lock_client(client: str) -> None:
+    """Take the client's row lock (created on its first report) for the rest of the transaction:
+    a second report from the same client waits here, then counts the first."""
+    ComplaintClient.objects.bulk_create([ComplaintClient(client=client)], ignore_conflicts=True)
+    ComplaintClient.objects.select_for_update().get(client=client)
 
 
 def complaint_submit(*, request, token: str, text: str, contact: str = "", photo=None) -> Complaint:
-    """Check everything before writing anything: a refused report leaves no row and no file."""
+    """Check everything before writing anything: a refused report leaves no row and no file.
+
+    The cheap checks first (the code, the client's rate, the words, the photo's header), then the
+    photo is decoded (outside the transaction: Pillow's work must not hold the database), then the
+    rate is counted again under the client's lock, with the report's row."""
     code = code_get_active(token)
+    client = clients.client_key(request)
+    user = request.user if request.user.is_authenticated else None
+    _check_rate(client=client)
     text, contact = (text or "").strip(), (contact or "").strip()
     errors = {}
     if not text:
@@ -78,35 +91,52 @@ def complaint_submit(*, request, token: str, text: str, contact: str = "", photo
         errors["contact"] = _("At most %(n)d characters.") % {"n": CONTACT_MAX}
     if photo is not None:
         try:
-            validate_photo_upload(photo)
-        except DomainError as exc:
+            validate_photo_upload(photo, public=user is None)
+        except PhotoError as exc:
             errors["photo"] = exc.message
     if errors:
-        raise DomainError(
-            _("The report is not complete."), code="invalid_complaint", details=errors, status=422
-        )
-    client = clients.client_key(request)
-    user = request.user if request.user.is_authenticated else None
-    _check_rate(client=client, enterprise_id=code.enterprise_id)
-    # The photo is decoded and stored before the transaction opens, so the database's write lock
-    # is not held while Pillow works; photo_ingest cleans up its own files if it fails.
-    stored_photo = photo_ingest(upload=photo, uploaded_by=user) if photo is not None else None
-    with transaction.atomic():
-        complaint = Complaint.objects.create(
-            enterprise=code.enterprise,
-            code=code,
-            text=text,
-            contact=contact,
-            photo=stored_photo,
-            reporter=user,
-            client=client,
-        )
-        # The reporter's contact stays out of the audit data: the chain is read more widely than complaints.
-        audit_record(
-            actor=user,
-            action="complaint.create",
-            target=complaint,
-            data={"enterprise": code.enterprise.uscc, "photo": stored_photo.sha256 if stored_photo else None},
-        )
-        enterprise_changed.send(sender=Complaint, enterprise_id=code.enterprise_id)
+        raise _incomplete(errors)
+    stored_photo = None
+    if photo is not None:
+        try:
+            # photo_ingest cleans up its own files if it fails.
+            stored_photo = photo_ingest(upload=photo, uploaded_by=user, public=user is None)
+        except PhotoError as exc:  # damaged image data, found only by decoding it
+            raise _incomplete({"photo": exc.message}) from exc
+    try:
+        return _create(code=code, text=text, contact=contact, photo=stored_photo, user=user, client=client)
+    except BaseException:
+        if stored_photo is not None:
+            photos_discard([stored_photo])
+        raise
+
+
+def _incomplete(errors: dict) -> DomainError:
+    return DomainError(_("The report is not complete."), code="invalid_complaint", details=errors, status=422)
+
+
+@transaction.atomic
+def _create(*, code, text: str, contact: str, photo, user, client: str) -> Complaint:
+    """The report's row, counted against the client's hourly limit under its lock."""
+    _lock_client(client)
+    _check_rate(client=client)
+    complaint = Complaint.objects.create(
+        enterprise=code.enterprise,
+        code=code,
+        text=text,
+        contact=contact,
+        photo=photo,
+        reporter=user,
+        client=client,
+    )
+    # The reporter's contact stays out of the audit data: the chain is read more widely than complaints.
+    audit_record(
+        actor=user,
+        action="complaint.create",
+        target=complaint,
+        data={"enterprise": code.enterprise.uscc, "photo": photo.sha256 if photo else None},
+    )
+    flood_check(complaint=complaint)
+    enterprise_changed.send(sender=Complaint, enterprise_id=code.enterprise_id)
+    complaint_received.send(sender=Complaint, complaint=complaint)
     return complaint

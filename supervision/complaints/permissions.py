@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from core.models import Complaint, Enterprise
+from core.models import Complaint, ComplaintFlood, Enterprise
 from core.permissions import can_plan_tasks, plannable_enterprises, regulator_q, roles_of
 from supervision.models import InspectionTask
 
@@ -11,6 +11,12 @@ def complaints_triageable_by(user):
     """Complaints a user triages (dismiss, merge, task) and whose reporter's contact they read:
     those about enterprises a regulator has in scope (the rule of can_plan_tasks); all for an admin."""
     return Complaint.objects.filter(enterprise__in=plannable_enterprises(user))
+
+
+def floods_visible_to(user):
+    """Possible floods of reports (supervision.complaints.floods): for those who triage the
+    enterprise's complaints, like the contact."""
+    return ComplaintFlood.objects.filter(enterprise__in=plannable_enterprises(user))
 
 
 def complaints_visible_to(user):

@@ -24,6 +24,7 @@ from core.errors import DomainError
 from core.models import Complaint, Inspector
 from core.signals import enterprise_changed
 from supervision.complaints.permissions import can_triage_complaint
+from supervision.complaints.signals import complaint_triaged
 from supervision.inspections import services as workflow
 from supervision.models import Inspection, InspectionTask
 
@@ -65,6 +66,7 @@ def _triaged(complaint: Complaint, actor, status: str, *, note: str = "", duplic
     complaint.status, complaint.triaged_at, complaint.triaged_by = status, timezone.now(), actor
     complaint.triage_note, complaint.duplicate_of = note, duplicate_of
     complaint.save(update_fields=["status", "triaged_at", "triaged_by", "triage_note", "duplicate_of"])
+    complaint_triaged.send(sender=Complaint, complaint=complaint, actor=actor, status=status)
 
 
 # --- triage ------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from core.pages import paginate
 from core.photos import SERVED_VARIANTS, photo_response
 from supervision.complaints import selectors
 from supervision.complaints import services as triage
+from supervision.complaints.floods import floods_recent
 from supervision.complaints.forms import ComplaintTaskForm, DismissForm, MergeForm
 from supervision.complaints.permissions import complaints_visible_to, may_see_complaints
 from supervision.inspections.permissions import tasks_visible_to
@@ -63,6 +64,8 @@ def complaint_list(request):
         "error": error,
         "statuses": Complaint.Status.choices,
         "districts": District.objects.exclude(level=District.Level.STREET),
+        # Possible floods of reports in the regulator's scope (supervision.complaints.floods).
+        "floods": floods_recent(user=request.user),
     }
     return render(request, "complaints/list.html", context, status=400 if error else 200)
 

@@ -8,3 +8,12 @@ class InspectionsConfig(AppConfig):
     name = "supervision.inspections"
     label = "inspections"
     verbose_name = _("Inspections")
+
+    def ready(self):
+        # verify_audit recomputes every submitted record, order, rectification and document.
+        from core import integrity
+        from supervision.inspections import integrity as checks
+
+        integrity.register("inspections", checks.inspections_check)
+        integrity.register("orders", checks.orders_check)
+        integrity.register("documents", checks.documents_check)

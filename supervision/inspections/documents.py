@@ -9,6 +9,14 @@ in the chain, and compares an uploaded copy with the registered hash.
 
 Only submitted inspections have documents: a submitted inspection is immutable, so what the PDF
 says can never drift from the record.
+
+Department walls: an official who may see only some departments' items of a joint inspection
+(permissions.item_wall) is never served the complete document. document_for_viewer gives them an
+*extract* (节录) showing their departments' items only: a document of its own, stored once per
+set of departments with its own verification number and SHA-256, audited like any other, saying in
+print that it is an extract and of which departments. So /v/ vouches for an extract as exactly
+that (the words are part of the hashed bytes) and can never pass it off as the complete record,
+nor the complete record's hash vouch for an extract.
 """
 
 import base64
@@ -20,17 +28,27 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.audit import audit_record, compute_hash, target_label, verify_neighbourhood
+from core import integrity
+from core.audit import audit_record, event_hash, target_label, verify_neighbourhood
+from core.audit_keys import UnknownKey
 from core.codes import new_token, normalize_token, printed_for_here
 from core.errors import DomainError, NotFound
-from core.models import AuditEvent, Inspector
+from core.models import AuditEvent, Department, Inspector
 from core.names import person_name
 from core.pdf import render_pdf
 from core.qr import png_data_uri, qr_png
+from supervision.inspections.integrity import (
+    document_file_sha256,
+    document_issue_mismatch,
+    inspection_check,
+    order_issue_check,
+)
+from supervision.inspections.permissions import item_wall
 from supervision.models import Document, Finding, Inspection, RectificationOrder, Signature
 
 logger = logging.getLogger(__name__)
@@ -52,7 +70,6 @@ CONCLUSION_LABELS = {
     "rectify": ("责令限期改正", "rectify within a deadline"),
     "refer": ("移交立案调查", "referred for investigation"),
 }
-HASH_CHUNK = 1024 * 1024
 
 
 def verify_url(public_id: str) -> str:
@@ -118,7 +135,7 @@ def _finding_rows(findings) -> list[dict]:
     ]
 
 
-def _common(inspection: Inspection, public_id: str) -> dict:
+def _common(inspection: Inspection, public_id: str, extract: list[Department] | None) -> dict:
     url = verify_url(public_id)
     return {
         "public_id": public_id,
@@ -128,12 +145,20 @@ def _common(inspection: Inspection, public_id: str) -> dict:
         "department": inspection.task.department,
         "verify_url": url,
         "verify_qr": png_data_uri(qr_png(url)),
+        # An extract names its departments in print (Chinese names: the frame is printed in Chinese).
+        "extract": [department.name for department in extract] if extract else None,
     }
 
 
-def _record_context(inspection: Inspection, public_id: str) -> dict:
+def _only(extract: list[Department] | None, department: str = "item__checklist__department") -> Q:
+    """The rows of an extract's departments (every row for the complete document)."""
+    return Q(**{f"{department}__in": [d.pk for d in extract]}) if extract else Q()
+
+
+def _record_context(inspection: Inspection, public_id: str, extract: list[Department] | None) -> dict:
     answers = (
-        inspection.answers.select_related("item__checklist__department")
+        inspection.answers.filter(_only(extract))
+        .select_related("item__checklist__department")
         .prefetch_related("photos")
         .order_by("item__checklist__department__name", "item__checklist_id", "item__position")
     )
@@ -148,7 +173,7 @@ def _record_context(inspection: Inspection, public_id: str) -> dict:
         for answer in answers
     ]
     findings = (
-        Finding.objects.filter(inspection=inspection)
+        Finding.objects.filter(_only(extract), inspection=inspection)
         .select_related("item", "answer")
         .order_by("item__checklist_id", "item__position")
     )
@@ -163,8 +188,10 @@ def _record_context(inspection: Inspection, public_id: str) -> dict:
     representative = next((s for s in signatures if s.role == Signature.Role.REPRESENTATIVE), None)
     counts = {key: sum(1 for row in rows if row["result"] == key) for key in RESULT_LABELS}
     return {
-        **_common(inspection, public_id),
-        "checklists": inspection.checklists.select_related("department").order_by("department__name"),
+        **_common(inspection, public_id, extract),
+        "checklists": inspection.checklists.filter(_only(extract, "department"))
+        .select_related("department")
+        .order_by("department__name"),
         "rows": rows,
         "counts": counts,
         "findings": _finding_rows(findings),
@@ -176,24 +203,31 @@ def _record_context(inspection: Inspection, public_id: str) -> dict:
     }
 
 
-def _order_context(inspection: Inspection, order: RectificationOrder, public_id: str) -> dict:
-    findings = order.findings.select_related("item", "answer").order_by(
-        "item__checklist_id", "item__position"
+def _order_context(
+    inspection: Inspection, order: RectificationOrder, public_id: str, extract: list[Department] | None
+) -> dict:
+    findings = (
+        order.findings.filter(_only(extract))
+        .select_related("item", "answer")
+        .order_by("item__checklist_id", "item__position")
     )
     return {
-        **_common(inspection, public_id),
+        **_common(inspection, public_id, extract),
         "order": order,
         "findings": _finding_rows(findings),
         "sign_in_url": f"{settings.PUBLIC_BASE_URL}/accounts/login/",
     }
 
 
-def document_html(*, inspection: Inspection, kind: str, public_id: str, order=None) -> str:
-    """The document's HTML (for the renderer; the bench and tests call it directly)."""
+def document_html(
+    *, inspection: Inspection, kind: str, public_id: str, order=None, extract: list[Department] | None = None
+) -> str:
+    """The document's HTML (for the renderer; the bench and tests call it directly). ``extract``:
+    the departments whose items an extract shows; None for the complete document."""
     if kind == Document.Kind.RECTIFICATION_ORDER:
-        context = _order_context(inspection, order, public_id)
+        context = _order_context(inspection, order, public_id, extract)
     else:
-        context = _record_context(inspection, public_id)
+        context = _record_context(inspection, public_id, extract)
     # Printed in Chinese, with times in the platform's zone, whatever the requester's settings.
     with translation.override("zh-hans"):
         return render_to_string(TEMPLATES[kind], context)
@@ -202,12 +236,63 @@ def document_html(*, inspection: Inspection, kind: str, public_id: str, order=No
 # --- issuing -------------------------------------------------------------------------------------------
 
 
-def _current(inspection: Inspection, kind: str) -> Document | None:
-    return Document.objects.filter(inspection=inspection, kind=kind, superseded_at__isnull=True).first()
+def _current(inspection: Inspection, kind: str, extract_departments: str = "") -> Document | None:
+    return Document.objects.filter(
+        inspection=inspection, kind=kind, extract_departments=extract_departments, superseded_at__isnull=True
+    ).first()
 
 
-def document_for(*, inspection: Inspection, kind: str) -> Document:
+def _extract_of(departments) -> list[Department] | None:
+    """The departments of an extract, by code (the order of Document.extract_departments)."""
+    if departments is None:
+        return None
+    extract = list(Department.objects.filter(pk__in=list(departments)).order_by("code"))
+    if not extract:
+        raise ValueError("an extract shows the items of at least one department")
+    return extract
+
+
+def _departments_shown(inspection: Inspection, kind: str) -> set[int]:
+    """Whose items the complete document shows: the record every item of the snapshotted checklists
+    (and the findings among them), the order notice its findings."""
+    if kind == Document.Kind.RECTIFICATION_ORDER:
+        return set(
+            Finding.objects.filter(order__inspection=inspection).values_list(
+                "item__checklist__department_id", flat=True
+            )
+        )
+    return set(inspection.checklists.values_list("department_id", flat=True)) | set(
+        inspection.answers.values_list("item__checklist__department_id", flat=True)
+    )
+
+
+def document_for_viewer(*, inspection: Inspection, kind: str, viewer) -> Document:
+    """The document ``viewer`` may have (the department walls, permissions.item_wall): the complete
+    one when they see every item it shows, else the extract of their own departments' items,
+    issued on first request like the complete one. Refused (403 ``no_items_of_your_department``)
+    when not one item of the document is theirs: an extract would be a frame around nothing."""
+    wall = item_wall(viewer, inspection)
+    if wall.whole or kind not in Document.Kind.values:
+        return document_for(inspection=inspection, kind=kind)
+    shown = _departments_shown(inspection, kind)
+    if not shown or shown <= wall.departments:
+        # Nothing hidden (or nothing to show: document_for says why, no order, not submitted).
+        return document_for(inspection=inspection, kind=kind)
+    if not shown & wall.departments:
+        raise DomainError(
+            _("This document shows only other departments' items; there is nothing in it for you."),
+            code="no_items_of_your_department",
+            status=403,
+        )
+    return document_for(inspection=inspection, kind=kind, departments=shown & wall.departments)
+
+
+def document_for(*, inspection: Inspection, kind: str, departments=None) -> Document:
     """The current stored document of this kind for a submitted inspection, issued on first request.
+
+    ``departments`` (ids): the extract showing only these departments' items, a document of its
+    own (one current per kind and set of departments); None for the complete document. Who gets
+    which is document_for_viewer's business.
 
     Rendering takes a second or more, so it happens outside any transaction; two concurrent
     first requests may both render, the unique (inspection, kind) constraint on current documents
@@ -219,7 +304,9 @@ def document_for(*, inspection: Inspection, kind: str) -> Document:
     """
     if kind not in Document.Kind.values:
         raise DomainError(_("Unknown kind of document."), code="unknown_kind", status=400)
-    existing = _current(inspection, kind)
+    extract = _extract_of(departments)
+    extract_departments = ",".join(department.code for department in extract) if extract else ""
+    existing = _current(inspection, kind, extract_departments)
     if existing is not None and printed_for_here(existing.base_url):
         return existing
     inspection = Inspection.objects.select_related(
@@ -239,10 +326,18 @@ def document_for(*, inspection: Inspection, kind: str) -> Document:
 
     public_id = new_token()
     base_url = settings.PUBLIC_BASE_URL
-    pdf = render_pdf(document_html(inspection=inspection, kind=kind, public_id=public_id, order=order))
+    pdf = render_pdf(
+        document_html(inspection=inspection, kind=kind, public_id=public_id, order=order, extract=extract)
+    )
     sha256 = hashlib.sha256(pdf).hexdigest()
     document = Document(
-        kind=kind, public_id=public_id, inspection=inspection, order=order, sha256=sha256, base_url=base_url
+        kind=kind,
+        public_id=public_id,
+        inspection=inspection,
+        order=order,
+        sha256=sha256,
+        base_url=base_url,
+        extract_departments=extract_departments,
     )
     document.file.save(f"{kind}-{public_id}.pdf", ContentFile(pdf), save=False)
     try:
@@ -271,12 +366,13 @@ def document_for(*, inspection: Inspection, kind: str) -> Document:
                     "order": order.number if order else None,
                     "base_url": base_url,
                     "supersedes": superseded.public_id if superseded else None,
+                    "extract": extract_departments.split(",") if extract_departments else None,
                 },
             )
     except IntegrityError:
         document.file.delete(save=False)
-        winner = _current(inspection, kind)
-        if winner is None:  # not the (inspection, kind) race: a real error
+        winner = _current(inspection, kind, extract_departments)
+        if winner is None:  # not the (inspection, kind, extract) race: a real error
             raise
         return winner
     except BaseException:
@@ -289,10 +385,17 @@ def document_successor(document: Document) -> Document | None:
     """The document that superseded this one (printed for the platform's address now), if any."""
     if document.superseded_at is None:
         return None
-    return _current(document.inspection, document.kind)
+    return _current(document.inspection, document.kind, document.extract_departments)
 
 
 # --- verification ----------------------------------------------------------------------------------
+#
+# /v/<public_id> checks, on every request: the stored file still has the registered hash; the
+# "document.issue" event exists, its keyed hash holds (a forged PDF whose hashes were updated in the
+# database cannot recompute it without the key) and it is stitched to its neighbours; and the
+# record behind the document still says what was submitted: the inspection's "inspection.submit"
+# (and for an order, its "order.issue") event holds, is in the chain, and the record recomputed
+# from its rows hashes to what that event recorded. verify_audit checks every document this way.
 
 
 @dataclass(frozen=True)
@@ -305,6 +408,10 @@ class Verification:
     issue_event_ok: bool
     issue_event_problem: str  # "", "missing", "altered" or "mismatch"
     chain_ok: bool
+    record_ok: bool = True
+    # "", "missing" (no submit/issue event of the record), "altered" (that event was edited or is
+    # no longer in the chain) or "changed" (the record no longer hashes to what it recorded)
+    record_problem: str = ""
 
     @property
     def audit_ok(self) -> bool:
@@ -312,7 +419,7 @@ class Verification:
 
     @property
     def valid(self) -> bool:
-        return self.file_ok and self.audit_ok
+        return self.file_ok and self.audit_ok and self.record_ok
 
 
 def document_get_public(*, public_id: str) -> Document:
@@ -329,10 +436,8 @@ def document_get_public(*, public_id: str) -> Document:
 
 
 def _check_file(document: Document) -> tuple[bool, str]:
-    try:
-        with document.file.storage.open(document.file.name, "rb") as stored:
-            actual = _sha256_of(iter(lambda: stored.read(HASH_CHUNK), b""))
-    except OSError:
+    actual = document_file_sha256(document)
+    if actual is None:
         return False, "missing"
     return (True, "") if actual == document.sha256 else (False, "altered")
 
@@ -354,37 +459,61 @@ def _check_issue_event(document: Document) -> tuple[bool, str, AuditEvent | None
     if len(events) > 1:
         return False, "mismatch", None  # an id is issued once; a second event is not ours
     (event,) = events
-    recomputed = compute_hash(
-        seq=event.seq,
-        created_at=event.created_at,
-        actor_id=event.actor_id,
-        action=event.action,
-        target_type=event.target_type,
-        target_id=event.target_id,
-        data=event.data,
-        prev_hash=event.prev_hash,
-    )
-    if recomputed != event.hash:
+    if _event_broken(event):
         return False, "altered", event
-    data = event.data
-    if (data.get("sha256"), data.get("kind"), data.get("inspection")) != (
-        document.sha256,
-        document.kind,
-        document.inspection_id,
-    ):
+    if document_issue_mismatch(document, event):
         return False, "mismatch", event
     return True, "", event
 
 
+def _event_broken(event: AuditEvent) -> bool:
+    """Whether the event's own keyed hash fails: edited, re-hashed without the key, or keyed with
+    a key this installation does not hold."""
+    try:
+        return event_hash(event) != event.hash
+    except UnknownKey:
+        return True
+
+
+def _record_events(model, pk: int, action: str) -> list[AuditEvent]:
+    return integrity.events_for(model, [pk], [action]).get(str(pk), [])
+
+
+def _check_record(document: Document) -> tuple[bool, str]:
+    """Whether the inspection (and the order) behind the document still say what the audit chain
+    recorded when they were submitted (issued)."""
+    inspection = Inspection.objects.select_related("enterprise").get(pk=document.inspection_id)
+    submits = _record_events(Inspection, inspection.pk, "inspection.submit")
+    if len(submits) != 1:
+        return False, "missing"
+    if _event_broken(submits[0]) or not verify_neighbourhood(submits[0]):
+        return False, "altered"
+    if inspection.status != Inspection.Status.SUBMITTED or inspection_check(inspection, submits):
+        return False, "changed"
+    if document.order_id is not None:
+        issues = _record_events(RectificationOrder, document.order_id, "order.issue")
+        if len(issues) != 1:
+            return False, "missing"
+        if _event_broken(issues[0]) or not verify_neighbourhood(issues[0]):
+            return False, "altered"
+        if order_issue_check(document.order, issues[0]):
+            return False, "changed"
+    return True, ""
+
+
 def document_verify(*, public_id: str) -> Verification:
-    """Recompute whether the stored file and the audit chain still vouch for this document."""
+    """Recompute whether the stored file, the audit chain and the record still vouch for this
+    document."""
     document = document_get_public(public_id=public_id)
     file_ok, file_problem = _check_file(document)
     event_ok, event_problem, event = _check_issue_event(document)
     # The event must still be stitched to its neighbours. Walking the whole chain on every public
     # request would let anyone make the server read millions of rows; verify_audit does that.
     chain_ok = event is not None and verify_neighbourhood(event)
-    return Verification(document, file_ok, file_problem, event_ok, event_problem, chain_ok)
+    record_ok, record_problem = _check_record(document)
+    return Verification(
+        document, file_ok, file_problem, event_ok, event_problem, chain_ok, record_ok, record_problem
+    )
 
 
 def document_compare(*, document: Document, upload) -> bool:

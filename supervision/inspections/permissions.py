@@ -1,9 +1,12 @@
 """Who sees which tasks, inspection records and rectification orders, and which items of a record."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db.models import Q
 
 from core.models import Enterprise
-from core.permissions import official_scope_q, regulator_q, roles_of
+from core.permissions import official_scope_q, planning_scope, regulator_q, roles_of
 from supervision.models import Inspection, InspectionTask, RectificationOrder
 
 
@@ -46,26 +49,98 @@ def orders_visible_to(user):
     return RectificationOrder.objects.filter(q)
 
 
-def inspection_departments_visible(user, inspection) -> set[int] | None:
-    """Whose checklist items of an inspection record a user sees (each department sees the results
-    of its own items): None for every item — admins, regulators without a department, the
-    record's business and its assigned inspectors; a department's regulators and other inspectors
-    see their department's items only."""
+# --- department walls: each department sees the results of its own checklist items ----------------------
+#
+# ONE rule (item_walls) says which items of an inspection record a user sees; every surface that shows
+# a record applies it: the sheet (page and API), the orders (page and API), the documents (record and
+# order notice, rendered for the viewer's departments by documents.document_for_viewer), the photos
+# (inspection_photo, order_photo), the timeline, and the order services (an official acts only on an
+# order whose every finding they see).
+
+
+@dataclass(frozen=True)
+class ItemWall:
+    """Which departments' checklist items of one record a user sees; ``departments`` None: all of them."""
+
+    departments: frozenset[int] | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.departments is None
+
+    def allows(self, department_id: int) -> bool:
+        return self.departments is None or department_id in self.departments
+
+    def q(self, department: str = "item__checklist__department") -> Q:
+        """A filter on rows reaching an item's department through ``department`` (a lookup path)."""
+        if self.departments is None:
+            return Q()
+        return Q(**{f"{department}__in": sorted(self.departments)})
+
+
+WHOLE = ItemWall()
+
+
+def department_wall(user) -> ItemWall:
+    """The wall of ``user`` on a record they neither own (business) nor made (assigned inspector):
+    every item for admins and regulators without a department, else their own department(s)'
+    items (regulator's and inspector's), no item for anyone else. Part of item_walls' rule."""
     roles = roles_of(user)
-    if roles.is_admin or inspection.enterprise_id in roles.enterprise_ids:
+    if roles.is_admin or (roles.regulator is not None and roles.regulator.department_id is None):
+        return WHOLE
+    return ItemWall(
+        frozenset(official.department_id for official in (roles.regulator, roles.inspector) if official)
+    )
+
+
+def item_walls(user, inspections: Iterable[Inspection]) -> dict[int, ItemWall]:
+    """THE rule, for a page of records in at most one query (the inspections need only their pk,
+    task_id and enterprise_id). Every item: admins, regulators without a department, the record's
+    business and the inspectors assigned to its task (they did the visit and signed the whole
+    record). Every other official: the items of their own department(s) (regulator's and
+    inspector's). Anyone else: no item."""
+    inspections = list(inspections)
+    own = department_wall(user)
+    if own.whole:
+        return {inspection.pk: WHOLE for inspection in inspections}
+    roles = roles_of(user)
+    assigned: set[int] = set()
+    if roles.inspector is not None and inspections:
+        assigned = set(
+            InspectionTask.inspectors.through.objects.filter(
+                inspectiontask_id__in={inspection.task_id for inspection in inspections},
+                inspector_id=roles.inspector.pk,
+            ).values_list("inspectiontask_id", flat=True)
+        )
+    return {
+        inspection.pk: WHOLE
+        if inspection.enterprise_id in roles.enterprise_ids or inspection.task_id in assigned
+        else own
+        for inspection in inspections
+    }
+
+
+def item_wall(user, inspection: Inspection) -> ItemWall:
+    """item_walls for one record."""
+    return item_walls(user, [inspection])[inspection.pk]
+
+
+def order_behind_wall(user, order: RectificationOrder) -> bool:
+    """Whether some finding of the order is of a department whose items the user does not see: then
+    they may not verify, re-inspect or escalate it (they would decide on what they cannot see)."""
+    wall = item_wall(user, order.inspection)
+    return not wall.whole and order.findings.exclude(wall.q()).exists()
+
+
+# --- staffing -----------------------------------------------------------------------------------------
+
+
+def staffing_departments(user) -> frozenset[int] | None:
+    """Departments whose inspectors a user may put on a task; None: any. A department regulator
+    plans for their own department only (core.permissions.planning_scope), so staffs only its
+    inspectors; admins and regulators without a department staff any. An inspector sending a
+    re-inspection is not limited here: order_behind_wall already keeps them to orders they see whole."""
+    scope = planning_scope(user)
+    if scope is None or scope.department is None:
         return None
-    if roles.regulator is not None and roles.regulator.department_id is None:
-        return None
-    if (
-        roles.inspector is not None
-        and InspectionTask.inspectors.through.objects.filter(
-            inspectiontask_id=inspection.task_id, inspector_id=roles.inspector.pk
-        ).exists()
-    ):
-        return None
-    departments = set()
-    if roles.regulator is not None:
-        departments.add(roles.regulator.department_id)
-    if roles.inspector is not None:
-        departments.add(roles.inspector.department_id)
-    return departments
+    return frozenset({scope.department.pk})

@@ -2,12 +2,18 @@
 
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from checklists.selectors import scene_checklist
 from core import permissions
-from supervision.inspections.permissions import inspection_departments_visible
-from supervision.models import Inspection, InspectionAnswer, InspectionTask, RectificationOrder
+from supervision.inspections.permissions import WHOLE, item_wall
+from supervision.models import (
+    Inspection,
+    InspectionAnswer,
+    InspectionTask,
+    RectificationEntry,
+    RectificationOrder,
+)
 
 
 def overdue_q(*, now: datetime, prefix: str = "") -> Q:
@@ -35,13 +41,14 @@ def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
     """Everything the tablet shows of one record: items with legal basis, manual clause and answer.
 
     With a ``viewer``, only the items of the departments whose results they see
-    (inspection_departments_visible in permissions.py: each department sees its own items)."""
+    (item_wall in permissions.py: each department sees its own items). Without one, every item:
+    for the record's own inspectors writing it (the tablet, the write operations' answers)."""
     merged = scene_checklist(
         scene=inspection.enterprise.scene,
         enterprise=inspection.enterprise,
         checklists=inspection.checklists.all(),
     )
-    departments = inspection_departments_visible(viewer, inspection) if viewer is not None else None
+    wall = item_wall(viewer, inspection) if viewer is not None else WHOLE
     answers = {
         a.item_id: a
         for a in InspectionAnswer.objects.filter(inspection=inspection).prefetch_related("photos")
@@ -65,7 +72,7 @@ def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
             "answer": answers.get(item.pk),
         }
         for item in merged.items
-        if departments is None or item.checklist.department_id in departments
+        if wall.allows(item.checklist.department_id)
     ]
     order = RectificationOrder.objects.filter(inspection=inspection).first()
     return {
@@ -94,10 +101,24 @@ def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
     }
 
 
-def order_sheet(*, order: RectificationOrder) -> dict:
-    findings = order.findings.select_related("item").order_by(
-        "item__checklist__department__code", "item__position"
+def order_sheet(*, order: RectificationOrder, viewer) -> dict:
+    """One order as its page and the API show it to ``viewer``: the findings of the departments
+    whose items they see (item_wall), and the business's answers to those findings only."""
+    wall = item_wall(viewer, order.inspection)
+    findings = (
+        order.findings.filter(wall.q())
+        .select_related("item", "answer")
+        .order_by("item__checklist__department__code", "item__position")
     )
+    entries = (
+        RectificationEntry.objects.filter(wall.q("finding__item__checklist__department"))
+        .select_related("finding__item")
+        .prefetch_related("photos")
+        .order_by("finding_id")
+    )
+    rectifications = order.rectifications.prefetch_related(
+        Prefetch("entries", queryset=entries, to_attr="shown_entries")
+    ).order_by("-submitted_at")
     return {
         "id": order.pk,
         "number": order.number,
@@ -120,7 +141,8 @@ def order_sheet(*, order: RectificationOrder) -> dict:
                 "required_action": f.item.display_required_action,
                 "note": f.answer.note,
             }
-            for f in findings.select_related("answer")
+            for f in findings
         ],
-        "rectifications": list(order.rectifications.order_by("-submitted_at")),
+        "rectifications": list(rectifications),
+        "wall": wall,
     }

@@ -10,17 +10,21 @@ is contributed by supervision.publication.
 from collections import defaultdict
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from checklists.models import Severity
 from core.models import Enterprise
-from core.permissions import roles_of
 from core.timeline import Entry, joined, local_minute, newest_rows, say
-from supervision.inspections.permissions import inspections_visible_to, orders_visible_to
-from supervision.models import Finding, Inspection, InspectionTask, Rectification, RectificationOrder
+from supervision.inspections.permissions import (
+    department_wall,
+    inspections_visible_to,
+    item_walls,
+    orders_visible_to,
+)
+from supervision.models import Finding, Inspection, Rectification, RectificationOrder
 
 FINDINGS = _("findings: %(critical)s critical, %(major)s major, %(minor)s minor")
 CONCLUSIONS = dict(Inspection.Conclusion.choices)
@@ -38,31 +42,9 @@ def entries(*, enterprise: Enterprise, viewer, limit: int, now: datetime) -> lis
 # --- inspections -----------------------------------------------------------------------------------------
 
 
-def _departments_seen(viewer, inspections: list[Inspection]) -> dict[int, set[int] | None]:
-    """inspection_departments_visible for a page of records in at most one query: whose checklist
-    items' findings the viewer counts on each (None: all of them). Same rule: admins, the business,
-    regulators without a department and the record's assigned inspectors see every item; other
-    officials their own department's."""
-    roles = roles_of(viewer)
-    every = {inspection.pk: None for inspection in inspections}
-    if roles.is_admin or (roles.regulator is not None and roles.regulator.department_id is None):
-        return every
-    if inspections and inspections[0].enterprise_id in roles.enterprise_ids:
-        return every
-    assigned: set[int] = set()
-    if roles.inspector is not None:
-        assigned = set(
-            InspectionTask.inspectors.through.objects.filter(
-                inspectiontask_id__in=[inspection.task_id for inspection in inspections],
-                inspector_id=roles.inspector.pk,
-            ).values_list("inspectiontask_id", flat=True)
-        )
-    own = {official.department_id for official in (roles.regulator, roles.inspector) if official is not None}
-    return {inspection.pk: None if inspection.task_id in assigned else own for inspection in inspections}
-
-
 def _findings_by_severity(viewer, inspections: list[Inspection]) -> dict[int, dict[str, int]]:
-    seen = _departments_seen(viewer, inspections)
+    # The department walls: the viewer counts the findings of the items they see (permissions.item_walls).
+    walls = item_walls(viewer, inspections)
     counts: dict[int, dict[str, int]] = {inspection.pk: defaultdict(int) for inspection in inspections}
     if not inspections:
         return counts
@@ -73,8 +55,7 @@ def _findings_by_severity(viewer, inspections: list[Inspection]) -> dict[int, di
         .order_by()
     )
     for inspection_id, severity, department_id, n in rows:
-        departments = seen[inspection_id]
-        if departments is None or department_id in departments:
+        if walls[inspection_id].allows(department_id):
             counts[inspection_id][severity] += n
     return counts
 
@@ -126,6 +107,23 @@ def _owed_at_deadline(order: RectificationOrder, rectifications: list[Rectificat
     return True
 
 
+def _findings_seen(viewer, orders: list[RectificationOrder]) -> dict[int, int]:
+    """Findings per order that the viewer sees (the department walls, permissions.item_walls): the
+    order rows carry both counts, all findings and those of the viewer's own departments; the
+    record's wall says which applies (its business and its inspectors see every item)."""
+    records = [
+        Inspection(
+            pk=order.inspection_id, task_id=order.inspection_task_id, enterprise_id=order.enterprise_id
+        )
+        for order in orders
+    ]
+    walls = item_walls(viewer, records)
+    return {
+        order.pk: order.findings_n if walls[order.inspection_id].whole else order.findings_own
+        for order in orders
+    }
+
+
 def _order_entries(enterprise: Enterprise, viewer, limit: int, now: datetime) -> list[Entry]:
     def later(since: datetime) -> Q:
         return (
@@ -138,15 +136,34 @@ def _order_entries(enterprise: Enterprise, viewer, limit: int, now: datetime) ->
             )
         )
 
+    own = department_wall(viewer)
     orders = newest_rows(
         orders_visible_to(viewer)
         .filter(enterprise=enterprise)
-        .only("pk", "number", "status", "deadline", "issued_at", "escalated_at", "case_note")
-        .annotate(findings_n=Count("findings")),
+        .only(
+            "pk",
+            "number",
+            "status",
+            "deadline",
+            "issued_at",
+            "escalated_at",
+            "case_note",
+            "inspection_id",
+            "enterprise_id",
+        )
+        .annotate(
+            findings_n=Count("findings"),
+            # The findings of the viewer's own departments, for the records they see behind walls.
+            findings_own=Count("findings", filter=own.q("findings__item__checklist__department"))
+            if not own.whole
+            else Count("findings"),
+            inspection_task_id=F("inspection__task_id"),
+        ),
         limit=limit,
         born="issued_at",
         later=later,
     )
+    findings_n = _findings_seen(viewer, orders)
     answers: dict[int, list[Rectification]] = defaultdict(list)
     for rectification in Rectification.objects.filter(order__in=[order.pk for order in orders]).order_by(
         "submitted_at", "pk"
@@ -165,7 +182,7 @@ def _order_entries(enterprise: Enterprise, viewer, limit: int, now: datetime) ->
                     say(_("rectify by %(deadline)s"), deadline=local_minute(order.deadline)),
                     say(
                         ngettext_lazy("%(n)d finding to rectify", "%(n)d findings to rectify", "n"),
-                        n=order.findings_n,
+                        n=findings_n[order.pk],
                     ),
                 ),
                 url,

@@ -10,6 +10,11 @@ urlpatterns = [
     path("tasks/scan", views.scan, name="scan"),
     path("tasks/route", views.today_route, name="route"),
     path("tasks/<int:pk>/start", views.task_start, name="start"),
+    # The tablet app that works offline (docs/OFFLINE.md); the service worker at the root, so that
+    # its scope covers /tablet/, /tasks/ and /inspections/.
+    path("tablet/", views.tablet_app, name="tablet"),
+    path("tablet/manifest.webmanifest", views.manifest, name="tablet-manifest"),
+    path("sw.js", views.service_worker, name="service-worker"),
     path("inspections/<int:pk>/", views.inspection_detail, name="inspection"),
     path("inspections/<int:pk>/evaluation", views.inspection_evaluate, name="evaluate"),
     path(

@@ -18,9 +18,9 @@ from checklists.notices import manual_notice
 from core.landing import Landing, landing_resolve
 from core.models import Complaint, Enterprise, IdentityCode, ScanEvent
 from core.permissions import may_see_own_score, roles_of
+from supervision.complaints.own_score import own_score_explain
 from supervision.inspections.panels import business_panel, inspector_panel
 from supervision.publication.services import own_results, public_tier, published_results_for
-from supervision.risk.selectors import score_explain
 from supervision.self_inspection.services import self_inspection_latest_submitted
 
 # The face a scan showed (core.landing.landing_view_for) and the way it came, in words.
@@ -90,6 +90,6 @@ def panels_for(view: str, enterprise: Enterprise, user) -> dict:
             extra["own_results"] = own_results(enterprise=enterprise)
         if may_see_own_score(user, enterprise):
             # "See own risk/credit tier and why": the factors and credit events, not the facts
-            # behind them (complaints stay with the regulator).
-            extra["own_score"] = score_explain(enterprise=enterprise, facts=False)
+            # behind them (complaints stay with the regulator, and count here only once triaged).
+            extra["own_score"] = own_score_explain(enterprise=enterprise)
     return extra

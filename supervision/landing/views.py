@@ -16,11 +16,11 @@ from core.models import Department, District, Enterprise, Scene
 from core.pages import add_domain_error, paginate
 from core.permissions import roles_of
 from supervision.complaints import intake
+from supervision.complaints.own_score import own_score_explain
 from supervision.inspections.panels import business_panel
 from supervision.landing.forms import ReportForm
 from supervision.landing.panels import landing_open
 from supervision.landing.timeline import timeline_for, timeline_recent
-from supervision.risk.selectors import score_explain
 
 TIMELINE_PAGE = 50
 
@@ -42,7 +42,8 @@ def home(request):
             {
                 "enterprise": e,
                 **business_panel(user=request.user, enterprise=e),
-                "own_score": score_explain(enterprise=e, facts=False),
+                # Complaints count here only once triaged (supervision.complaints.own_score).
+                "own_score": own_score_explain(enterprise=e),
             }
             for e in mine
         ]

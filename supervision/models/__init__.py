@@ -16,6 +16,8 @@ from supervision.models.loop import (
     SelfInspectionAnswer,
     Signature,
 )
+from supervision.models.notifications import Delivery, Notification, NotificationKind, NotificationSettings
+from supervision.models.offline import AnswerEvent, TabletPhoto
 from supervision.models.publication import Objection
 from supervision.models.scoring import (
     BacktestRun,
@@ -28,9 +30,11 @@ from supervision.models.scoring import (
 )
 
 __all__ = [
+    "AnswerEvent",
     "BacktestRun",
     "CreditEvent",
     "CreditRating",
+    "Delivery",
     "Document",
     "EnterpriseScore",
     "Evaluation",
@@ -38,6 +42,9 @@ __all__ = [
     "Inspection",
     "InspectionAnswer",
     "InspectionTask",
+    "Notification",
+    "NotificationKind",
+    "NotificationSettings",
     "Objection",
     "Rectification",
     "RectificationEntry",
@@ -50,4 +57,5 @@ __all__ = [
     "SelfInspection",
     "SelfInspectionAnswer",
     "Signature",
+    "TabletPhoto",
 ]

@@ -223,6 +223,11 @@ class Inspection(models.Model):
     # The client's own id for the submission: a retried submit returns the same record.
     submission_id = models.UUIDField(null=True, blank=True, unique=True)
     content_hash = models.CharField(max_length=64, blank=True)
+    # A record started on a tablet offline: the tablet's id for it, and when the inspector started
+    # and submitted it by the tablet's clock (started_at and submitted_at: when the server got it).
+    client_id = models.UUIDField(null=True, blank=True, unique=True)
+    device_started_at = models.DateTimeField(_("started at (tablet)"), null=True, blank=True)
+    device_submitted_at = models.DateTimeField(_("submitted at (tablet)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("inspection")
@@ -244,6 +249,9 @@ class InspectionAnswer(models.Model):
     photos = models.ManyToManyField(Photo, blank=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # When the inspector gave this answer, by their tablet's clock (the server's for an answer given
+    # online): an older answer arriving later from another tablet does not replace it (AnswerEvent).
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("inspection answer")
@@ -271,6 +279,8 @@ class Signature(models.Model):
     image = models.FileField(upload_to="signatures/%Y/%m/")
     sha256 = models.CharField(max_length=64)
     signed_at = models.DateTimeField(auto_now_add=True)
+    # When it was drawn, by the tablet's clock, for a signature synchronised from a tablet.
+    device_signed_at = models.DateTimeField(_("signed at (tablet)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("signature")
@@ -448,15 +458,21 @@ class Document(models.Model):
     # by a new one (supervision.inspections.documents.document_for); it still verifies.
     base_url = models.CharField(max_length=200, blank=True, default="")
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # An extract: the document rendered for officials who may see only some departments' items of a
+    # joint inspection (supervision.inspections.documents.document_for_viewer), naming those
+    # departments' codes, sorted and comma-separated; "" for the complete document. An extract is a
+    # document of its own, with its own verification number and hash; it says in print what it is.
+    extract_departments = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("document")
         verbose_name_plural = _("documents")
         constraints = [
-            # One current document of each kind; superseded ones stay for their printed copies.
+            # One current document of each kind (and extract); superseded ones stay for their
+            # printed copies.
             models.UniqueConstraint(
-                fields=["inspection", "kind"],
+                fields=["inspection", "kind", "extract_departments"],
                 condition=Q(superseded_at__isnull=True),
                 name="document_one_current_per_kind",
             ),

@@ -94,6 +94,15 @@ class PolicyError(DomainError):
     """A scoring policy that cannot be used; ``details`` lists every problem (field -> reason)."""
 
 
+# The ranges of a policy's numbers. The scoring SQL computes with them in double precision, where
+# a weight of 1e308 was once adopted: the sum of the weights overflowed and every recompute failed
+# from then on. Each range is far wider than any sensible policy (version 1's values are tens).
+MAX_TOTAL_WEIGHT = 10_000  # weights are shares: the score divides each by their sum
+MAX_DAYS = 36_500  # half-lives, ages and intervals: a century
+MAX_POINTS = 1_000  # severity and credit points, the extra weight of overdue orders, verified complaints
+MAX_NUMBER = 1_000_000  # any other number of the parameters (saturations, thresholds, off-site factors)
+
+
 def _number(value, path: str, problems: dict, *, minimum: float = 0.0, maximum: float | None = None):
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         problems[path] = "must be a number"
@@ -104,9 +113,12 @@ def _number(value, path: str, problems: dict, *, minimum: float = 0.0, maximum: 
 
 
 def validate_policy(*, weights, params) -> None:
-    """Refuse a policy with missing, negative or unknown weights or malformed parameters.
+    """Refuse a policy with missing, negative, unknown or too large weights or malformed parameters.
 
-    Collects every problem before raising, so a regulator fixes the form in one go.
+    The ranges: each weight from 0, all of them together at most MAX_TOTAL_WEIGHT; days from 1 to
+    MAX_DAYS; points from 0 to MAX_POINTS; saturations and credit thresholds from 1 to MAX_NUMBER;
+    every other number finite, within MAX_NUMBER of zero. Collects every problem before raising,
+    so a regulator fixes the form in one go.
     """
     problems: dict[str, str] = {}
     if not isinstance(weights, dict):
@@ -117,14 +129,16 @@ def validate_policy(*, weights, params) -> None:
         if factor not in weights:
             problems[f"weights.{factor}"] = "missing"
         else:
-            _number(weights[factor], f"weights.{factor}", problems)
+            _number(weights[factor], f"weights.{factor}", problems, maximum=MAX_TOTAL_WEIGHT)
     declared = set(offsite.names(params)) - set(FACTORS) if isinstance(params, dict) else set()
     for name in sorted(declared & set(weights)):
-        _number(weights[name], f"weights.{name}", problems)
+        _number(weights[name], f"weights.{name}", problems, maximum=MAX_TOTAL_WEIGHT)
     for extra in sorted(set(weights) - set(FACTORS) - declared):
         problems[f"weights.{extra}"] = "unknown factor"
     if not problems and sum(weights.values()) <= 0:
         problems["weights"] = "at least one weight must be above zero"
+    elif not problems and sum(weights.values()) > MAX_TOTAL_WEIGHT:
+        problems["weights"] = f"must add up to at most {MAX_TOTAL_WEIGHT:g}"
     if not isinstance(params, dict):
         problems["params"] = "not an object"
         raise PolicyError(_("The scoring policy is not valid."), code="policy_invalid", details=problems)
@@ -142,19 +156,24 @@ def validate_policy(*, weights, params) -> None:
 
     for path in (
         "half_life_days",
-        "violations_saturation",
-        "orders_saturation",
-        "complaints_saturation",
         "complaint_half_life_days",
         "self_inspection_max_age_days",
-        "discrepancy_saturation",
         "new_licence_days",
         "default_interval_days",
         "credit.repair_days",
     ):
         value = get(path)
         if value is not None:
-            _number(value, f"params.{path}", problems, minimum=1)
+            _number(value, f"params.{path}", problems, minimum=1, maximum=MAX_DAYS)
+    for path in (
+        "violations_saturation",
+        "orders_saturation",
+        "complaints_saturation",
+        "discrepancy_saturation",
+    ):
+        value = get(path)
+        if value is not None:
+            _number(value, f"params.{path}", problems, minimum=1, maximum=MAX_NUMBER)
     for path in (
         "overdue_order_weight",
         "verified_complaint_weight",
@@ -168,7 +187,7 @@ def validate_policy(*, weights, params) -> None:
     ):
         value = get(path)
         if value is not None:
-            _number(value, f"params.{path}", problems)
+            _number(value, f"params.{path}", problems, maximum=MAX_POINTS)
     medium, high = get("risk_thresholds.medium"), get("risk_thresholds.high")
     for path, value in (("risk_thresholds.medium", medium), ("risk_thresholds.high", high)):
         if value is not None:
@@ -178,7 +197,7 @@ def validate_policy(*, weights, params) -> None:
     credit = [get(f"credit.thresholds.{r}") for r in ("B", "C", "D")]
     for rating, value in zip(("B", "C", "D"), credit, strict=True):
         if value is not None:
-            _number(value, f"params.credit.thresholds.{rating}", problems, minimum=1)
+            _number(value, f"params.credit.thresholds.{rating}", problems, minimum=1, maximum=MAX_NUMBER)
     if all(isinstance(v, int | float) for v in credit) and not credit[0] < credit[1] < credit[2]:
         problems["params.credit.thresholds"] = "B < C < D required"
     tiers = get("tiers")
@@ -191,7 +210,7 @@ def validate_policy(*, weights, params) -> None:
                 continue
             interval = rule.get("interval_days")
             if interval is not None:
-                _number(interval, f"params.tiers.{tier}.interval_days", problems, minimum=1)
+                _number(interval, f"params.tiers.{tier}.interval_days", problems, minimum=1, maximum=MAX_DAYS)
             if "draw_ratio" not in rule:
                 problems[f"params.tiers.{tier}.draw_ratio"] = "missing"
             else:
@@ -204,8 +223,53 @@ def validate_policy(*, weights, params) -> None:
                 cell = row.get(rating) if isinstance(row, dict) else None
                 if cell not in (1, 2, 3, 4):
                     problems[f"params.matrix.{level}.{rating}"] = "must be a tier 1-4"
+    # Whatever the rules above (and the off-site ones) did not bound, anywhere in the parameters.
+    _bound_every_number(params, "params", problems)
+    if not problems:
+        problems.update(_derived_problems(weights=weights, params=params))
     if problems:
         raise PolicyError(_("The scoring policy is not valid."), code="policy_invalid", details=problems)
+
+
+def _bound_every_number(node, path: str, problems: dict) -> None:
+    """Every number of the parameters is finite and within MAX_NUMBER either side of zero (a path
+    with a problem already keeps its own)."""
+    stack = [(path, node)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{key}", child) for key, child in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{index}", child) for index, child in enumerate(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and where not in problems:
+            if not math.isfinite(value):
+                problems[where] = "must be a number"
+            elif abs(value) > MAX_NUMBER:
+                problems[where] = f"must be between {-MAX_NUMBER:g} and {MAX_NUMBER:g}"
+
+
+def _derived_problems(*, weights: dict, params: dict) -> dict[str, str]:
+    """The numbers the scoring SQL derives from a valid policy are finite too: each factor's share
+    of 100 points, the decay rates, an overdue order's extra weight. (Within the ranges above they
+    always are; this keeps it so should a range be widened.)"""
+    problems = {}
+    total = sum(float(value) for value in weights.values())
+    for factor, weight in weights.items():
+        if not math.isfinite(100.0 * float(weight) / total):
+            problems[f"weights.{factor}"] = "gives a share that is not a finite number"
+    half_lives = {
+        "params.half_life_days": params["half_life_days"],
+        "params.complaint_half_life_days": params["complaint_half_life_days"],
+    }
+    for index, definition in enumerate(offsite.definitions(params)):
+        if "half_life_days" in definition:
+            half_lives[f"params.offsite.{index}.half_life_days"] = definition["half_life_days"]
+    for where, half_life in half_lives.items():
+        if not math.isfinite(math.log(2) / float(half_life)):
+            problems[where] = "gives a decay rate that is not a finite number"
+    if not math.isfinite(float(params["overdue_order_weight"]) - 1):
+        problems["params.overdue_order_weight"] = "is not a finite number"
+    return problems
 
 
 def current_policy() -> ScoringPolicy:

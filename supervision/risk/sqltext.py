@@ -57,12 +57,20 @@ def _local_offset_days(moment: datetime) -> float:
     return offset.total_seconds() / 86400.0 if offset else 0.0
 
 
+# PostgreSQL's EXP fails the statement ("value out of range: underflow") where the result is below
+# the smallest double, an exponent under about -708, instead of answering 0: a fact a few hundred
+# half-lives old, or points a few hundred times the saturation, failed the whole recompute. The
+# exponent stops at -700 (e^-700 is 1e-304, nothing in any sum).
+_EXPONENT_FLOOR = 700
+
+
 def _decay(age_days_sql: str, half_life) -> str:
-    return f"EXP(-({age_days_sql}) * {_lit(math.log(2) / float(half_life))})"
+    rate = _lit(math.log(2) / float(half_life))
+    return f"EXP(-{_least(f'({age_days_sql}) * {rate}', _lit(_EXPONENT_FLOOR))})"
 
 
 def _saturate(x_sql: str, saturation) -> str:
-    return f"({_lit(1)} - EXP(-({x_sql}) / {_lit(saturation)}))"
+    return f"({_lit(1)} - EXP(-{_least(f'({x_sql}) / {_lit(saturation)}', _lit(_EXPONENT_FLOOR))}))"
 
 
 def _least(a: str, b: str) -> str:

@@ -8,3 +8,10 @@ class SelfInspectionConfig(AppConfig):
     name = "supervision.self_inspection"
     label = "self_inspection"
     verbose_name = _("Self-inspection")
+
+    def ready(self):
+        # verify_audit recomputes every submitted self-inspection.
+        from core import integrity
+        from supervision.self_inspection.integrity import self_inspections_check
+
+        integrity.register("self-inspections", self_inspections_check)

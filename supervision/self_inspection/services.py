@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from checklists.models import Checklist, ChecklistItem
 from checklists.selectors import scene_checklist
-from core.audit import audit_record, canonical
+from core.audit import audit_record, canonical, content_digest, part_digests
 from core.errors import DomainError, NotFound
 from core.models import Enterprise, Photo
 from core.permissions import can_see_enterprise, is_member
@@ -286,18 +286,56 @@ def self_inspection_answers_save(
 # --- submit -----------------------------------------------------------------------------------------
 
 
-def _answers_in_order(self_inspection: SelfInspection) -> QuerySet[SelfInspectionAnswer]:
-    return (
-        SelfInspectionAnswer.objects.filter(self_inspection=self_inspection)
-        .select_related("item__checklist__department")
-        .prefetch_related(Prefetch("photos", queryset=Photo.objects.order_by("pk")))
-        .order_by("item__checklist__department__code", "item__position", "item__pk")
+def _content_answers(*, many: bool = False) -> QuerySet[SelfInspectionAnswer]:
+    """The answers in the content's order. ``many``: for thousands of records at once, the items
+    are fetched once each and shared, not joined into every answer."""
+    items = ChecklistItem.objects.select_related("checklist__department")
+    answers = (
+        SelfInspectionAnswer.objects.prefetch_related(Prefetch("item", queryset=items))
+        if many
+        else SelfInspectionAnswer.objects.select_related("item__checklist__department")
+    )
+    # Many: into a list per answer (no related manager built for each of a million answers).
+    photos = Prefetch(
+        "photos", queryset=Photo.objects.order_by("pk"), to_attr="content_photos" if many else None
+    )
+    return answers.prefetch_related(photos).order_by(
+        "item__checklist__department__code", "item__position", "item__pk"
     )
 
 
+def _photos(answer: SelfInspectionAnswer) -> Iterable[Photo]:
+    photos = getattr(answer, "content_photos", None)
+    return answer.photos.all() if photos is None else photos
+
+
+def _answers_in_order(self_inspection: SelfInspection) -> Iterable[SelfInspectionAnswer]:
+    prefetched = getattr(self_inspection, "content_answers", None)
+    if prefetched is not None:
+        return prefetched
+    return _content_answers().filter(self_inspection=self_inspection)
+
+
+def self_inspection_content_prefetch() -> list[Prefetch]:
+    """What self_inspection_content reads, to prefetch when checking many at once
+    (supervision.self_inspection.integrity, for verify_audit); the queryset also needs
+    select_related("enterprise")."""
+    return [
+        Prefetch("answers", queryset=_content_answers(many=True), to_attr="content_answers"),
+        Prefetch(
+            "checklists",
+            queryset=Checklist.objects.select_related("department"),
+            to_attr="content_checklists",
+        ),
+    ]
+
+
 def self_inspection_content(*, self_inspection: SelfInspection) -> dict:
-    """What a submit certifies, as plain data: the versions answered and every answer."""
-    checklists = self_inspection.checklists.select_related("department")
+    """What a submit certifies, as plain data: the versions answered and every answer.
+    verify_audit recomputes it from the stored rows (self_inspection_content_prefetch's)."""
+    checklists = getattr(self_inspection, "content_checklists", None)
+    if checklists is None:
+        checklists = self_inspection.checklists.select_related("department")
     return {
         "enterprise": self_inspection.enterprise.uscc,
         "checklists": _version_labels(checklists),
@@ -307,7 +345,7 @@ def self_inspection_content(*, self_inspection: SelfInspection) -> dict:
                 "code": answer.item.code,
                 "result": answer.result,
                 "note": answer.note,
-                "photos": [photo.sha256 for photo in answer.photos.all()],
+                "photos": [photo.sha256 for photo in _photos(answer)],
             }
             for answer in _answers_in_order(self_inspection)
         ],
@@ -381,7 +419,8 @@ def self_inspection_submit(
         .delete()
     )
     dropped = deleted.get(SelfInspectionAnswer._meta.label, 0)
-    content_hash = self_inspection_content_hash(self_inspection=self_inspection)
+    content = self_inspection_content(self_inspection=self_inspection)
+    content_hash = content_digest(content)
     non_compliant = list(
         SelfInspectionAnswer.objects.filter(self_inspection=self_inspection, result=Result.NON_COMPLIANT)
     )
@@ -401,6 +440,7 @@ def self_inspection_submit(
     data = {
         "enterprise": enterprise.uscc,
         "content_hash": content_hash,
+        "parts": part_digests(content),
         "checklists": _version_labels(self_inspection.checklists.select_related("department")),
         "items": sum(counts.values()),
         **counts,

@@ -17,6 +17,12 @@ derandomized generation, a fixed seed, a deadline per example.
 One test per operation through ``schema.parametrize()`` on a schema loaded at import time:
 schemathesis' lazy ``from_fixture`` schema does not run under pytest 9.2 (it sets the removed
 ``Node._nodeid``).
+
+Then every operation once more, with a NUL byte in each of its path parameters, in each of its
+query parameters (or an undeclared one where it has none) and in every string of its body (JSON
+or form): each is refused with 400 ``invalid_characters`` (core.middleware), or 404 where a path
+parameter that must be a number cannot be one; never a 500. PostgreSQL refuses NUL in text, so run
+this file on PostgreSQL too (``DATABASE_URL``): on SQLite a NUL that slipped through is stored.
 """
 
 import hashlib
@@ -24,12 +30,14 @@ import json
 import random
 from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -184,3 +192,91 @@ def test_api(case, world, db):
             except Exception as exc:
                 exc.add_note(f"as {role}")
                 raise
+
+
+# --- a NUL byte in every operation -------------------------------------------------------------------
+
+NUL = "a\x00b"
+
+
+def _operations() -> list[tuple[str, str, dict]]:
+    return [
+        (method.upper(), path, operation)
+        for path, operations in sorted(schema.raw_schema["paths"].items())
+        for method, operation in sorted(operations.items())
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def _resolved(node: dict) -> dict:
+    while "$ref" in node:
+        node = schema.raw_schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _url(path: str, operation: dict, *, nul_in: str | None = None) -> str:
+    """``path`` with each path parameter a real value of the world's (or 1), but ``nul_in``'s."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] != "path":
+            continue
+        name = parameter["name"]
+        value = NUL if name == nul_in else (_world.values.get(name) or [1])[0]
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    return path
+
+
+def _nul_requests(path: str, operation: dict):
+    """(what, url, query, body, content type) of each request of an operation with a NUL in it."""
+    parameters = operation.get("parameters", [])
+    for parameter in parameters:
+        if parameter["in"] == "path":
+            yield f"path {parameter['name']}", _url(path, operation, nul_in=parameter["name"]), {}, None, None
+    names = [parameter["name"] for parameter in parameters if parameter["in"] == "query"] or ["undeclared"]
+    yield "query", _url(path, operation), dict.fromkeys(names, NUL), None, None
+    for content_type, media in operation.get("requestBody", {}).get("content", {}).items():
+        properties = _resolved(media["schema"]).get("properties", {})
+        if content_type == "application/json":
+            body = json.dumps({name: NUL for name in properties} or {"undeclared": NUL})
+        else:
+            body = {
+                name: SimpleUploadedFile("f.bin", b"%PDF-1.4 a\x00b")
+                if _resolved(field).get("format") == "binary"
+                else NUL
+                for name, field in properties.items()
+            }
+            if NUL not in body.values():  # uploads only: a NUL in a file is the file's business
+                body["undeclared"] = NUL
+            content_type = None  # the test client writes a form (multipart) with its boundary
+        yield "body", _url(path, operation), {}, body, content_type
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "operation"),
+    _operations(),
+    ids=[f"{method} {path}" for method, path, _ in _operations()],
+)
+def test_a_nul_byte_anywhere_is_refused_never_a_500(method, path, operation, world, db):
+    for role in ("anonymous", "admin"):
+        client = Client(headers=world.headers(role))
+        for what, url, query, body, content_type in _nul_requests(path, operation):
+            if query:
+                url += "?" + "&".join(f"{quote(key)}={quote(value)}" for key, value in query.items())
+            arguments = {} if body is None else {"data": body}
+            if content_type:
+                arguments["content_type"] = content_type
+            with rolled_back():
+                response = getattr(client, method.lower())(url, **arguments)
+            label = f"{method} {url} ({what}, as {role})"
+            assert response.status_code in {400, 401, 404}, (
+                label,
+                response.status_code,
+                response.content[:300],
+            )
+            if response.status_code == 404:
+                # Only a number in the path cannot hold a NUL: the address then names nothing.
+                assert what.startswith("path"), (label, response.content[:300])
+            elif response.status_code == 401:
+                # A form (an upload) is read after authentication: the anonymous never get that far.
+                assert (role, what, content_type) == ("anonymous", "body", None), label
+            else:
+                assert response.json()["code"] == "invalid_characters", (label, response.content[:300])

@@ -150,6 +150,12 @@ def test_every_page_refuses_a_post_without_a_csrf_token(admin_user, world):
         "sources:edit",
         "sources:key-issue",
         "sources:key-revoke",
+        "password-change",
+        "account-token-revoke",
+        "account-sign-out-everywhere",
+        "notifications:read",
+        "notifications:read-all",
+        "notifications:preferences",
         "admin:login",
         "admin:core_enterprise_change",
     ]:

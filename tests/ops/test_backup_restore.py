@@ -156,6 +156,9 @@ class Site:
                 and not k.startswith(("AWS_", "MEDIA_"))
             },
             "DEBUG": "1",
+            # The same audit chain key on every site, as on a real restore (it is kept apart from
+            # the backups, like SECRET_KEY): without it the restored chain cannot be verified.
+            "AUDIT_CHAIN_KEY": "backup-test-audit-chain-key-0123456789abcdef",
             "VAR_DIR": str(folder / "var"),
             "TASKS_BACKEND": "immediate",
             "DATABASE_URL": engine.url(name),

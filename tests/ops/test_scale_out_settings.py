@@ -15,6 +15,7 @@ PRODUCTION = {
     "SECRET_KEY": "p" * 20 + "roduction-secret-key-that-is-long-enough-0123456789",
     "ALLOWED_HOSTS": "supervision.example.gov.cn",
     "PUBLIC_BASE_URL": "https://supervision.example.gov.cn",
+    "AUDIT_CHAIN_KEY": "production-audit-chain-key-kept-apart-from-the-database",
 }
 S3 = {
     "MEDIA_STORAGE": "s3",

@@ -150,10 +150,12 @@ def test_the_joint_inspection_checks_every_departments_items(checklists, joint_t
     assert item_codes(inspection) == {f"{code[:3]}-{n}" for code in CATERING for n in (1, 2, 3)}
 
 
-def test_a_single_department_task_checks_its_own_departments_items(checklists, shop, teams, market_regulator):
+def test_a_single_department_task_checks_its_own_departments_items(checklists, shop, teams):
     fire = teams["fire_rescue"]
+    # Fire's own regulator plans it: a department regulator staffs only its department's inspectors.
+    fire_regulator = RegulatorFactory(department=department("fire_rescue"), district=district("110105")).user
     task = workflow.task_create(
-        actor=market_regulator, enterprise=shop, inspectors=fire, due_from=Q3[0], due_to=Q3[1]
+        actor=fire_regulator, enterprise=shop, inspectors=fire, due_from=Q3[0], due_to=Q3[1]
     )
 
     inspection = workflow.inspection_start(task=task, actor=fire[0].user)

@@ -31,6 +31,10 @@ class Command(BaseCommand):
             else:
                 line = _("line %(line)d: %(reason)s")
             self.stderr.write(line % {"line": error.line, "column": error.column, "reason": error.reason})
+        if report.errors_not_listed:
+            self.stderr.write(
+                _("… and %(count)d more errors, not listed") % {"count": report.errors_not_listed}
+            )
 
         summary = _("imported %(imported)d enterprises, rejected %(rejected)d rows") % {
             "imported": report.imported,

@@ -1,10 +1,13 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core import codes
 from core.errors import DomainError
-from core.models import IdentityCode
-from demo.enterprises import business_enterprise
-from demo.logins import demo_password, login_table
+from core.models import AuditEvent, Enterprise, IdentityCode
+from demo.enterprises import business_enterprise, demo_enterprises
+from demo.logins import DEMO_USERS, demo_password, login_table
 from demo.past import DEFAULT_SEED, HISTORY_LIMIT, HistoryResult
 from demo.seed import demo_seed
 
@@ -13,13 +16,45 @@ def _plain(text: str) -> str:
     return text
 
 
+def real_data() -> dict[str, int]:
+    """What this database holds that the demo did not make: enterprises without the demo's marker in
+    their USCC, and users who can sign in other than the demo logins (the people of the demo's past
+    have unusable passwords). Logins named like the demo's count too until seed_demo has run here
+    once: a real superuser may well be called admin. Empty on a fresh or demo-only database."""
+    users = get_user_model().objects.exclude(password__startswith="!")  # make_password(None): no sign-in
+    if AuditEvent.objects.filter(action="demo.seed").exists():
+        users = users.exclude(username__in=[spec.username for spec in DEMO_USERS])
+    found = {
+        "enterprises": Enterprise.objects.exclude(pk__in=demo_enterprises().values("pk")).count(),
+        "users": users.count(),
+    }
+    return {what: n for what, n in found.items() if n}
+
+
+def check_password(password: str) -> None:
+    """The demo logins' password passes AUTH_PASSWORD_VALIDATORS, as each of those users (it is the
+    admin's too)."""
+    User = get_user_model()
+    problems: list[str] = []
+    for spec in DEMO_USERS:
+        user = User(username=spec.username, first_name=spec.first_name, last_name=spec.last_name)
+        try:
+            validate_password(password, user=user)
+        except ValidationError as exc:
+            problems += [message for message in exc.messages if message not in problems]
+    if problems:
+        raise CommandError("--password refused: " + " ".join(problems))
+
+
 class Command(BaseCommand):
     help = (
         "Load demo data: N realistic Beijing enterprises (every district and scene), one login per "
         "role and scope, and two years of supervision past for the first "
         f"{HISTORY_LIMIT:,} of them (inspections, orders, complaints, self-inspections, credit events, "
         "and imported records before that), then recompute the scores. Safe to run again: it creates "
-        "only the missing enterprises and past, and resets the demo logins' password."
+        "only the missing enterprises and past, and resets the demo logins' password (the admin's "
+        "included). Refused on a database with data of its own (enterprises or users that are not the "
+        "demo's) unless --force."
     )
 
     def add_arguments(self, parser):
@@ -32,7 +67,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--password",
-            help="password for every demo login (default: a new random one, printed at the end)",
+            help="password for every demo login, the superuser admin's included; it must pass the "
+            "password validators (default: a new random one, printed at the end)",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run on a database that holds data of its own (it resets the admin login's password)",
         )
         parser.add_argument(
             "--seed",
@@ -47,7 +88,26 @@ class Command(BaseCommand):
             help="enterprises and logins only, no past and no recompute (load tests of millions)",
         )
 
-    def handle(self, *args, enterprises: int, password: str | None, seed: int, no_history: bool, **options):
+    def handle(
+        self,
+        *args,
+        enterprises: int,
+        password: str | None,
+        seed: int,
+        no_history: bool,
+        force: bool = False,
+        **options,
+    ):
+        if password is not None:
+            check_password(password)
+        found = real_data()
+        if found and not force:
+            held = ", ".join(f"{n:,} {what}" for what, n in found.items())
+            raise CommandError(
+                f"This database holds data that is not the demo's ({held}). seed_demo would add demo "
+                "enterprises and reset the demo logins' password, the superuser admin's included. "
+                "Run it on a database of its own, or add --force if this one is a demo."
+            )
         password = password or demo_password()
         try:
             result = demo_seed(

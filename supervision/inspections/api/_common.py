@@ -33,12 +33,15 @@ def _inspection(request, inspection_id: int) -> Inspection:
 
 
 def _order(request, order_id: int) -> RectificationOrder:
-    return get_object_or_404(orders_visible_to(request.user).select_related("enterprise"), pk=order_id)
+    return get_object_or_404(
+        orders_visible_to(request.user).select_related("enterprise", "inspection"), pk=order_id
+    )
 
 
 def _inspection_out(inspection: Inspection) -> dict:
     return selectors.inspection_sheet(inspection=inspection)
 
 
-def _order_out(order: RectificationOrder) -> dict:
-    return selectors.order_sheet(order=order)
+def _order_out(order: RectificationOrder, *, viewer) -> dict:
+    """The order as ``viewer`` may see it: the findings behind their department walls left out."""
+    return selectors.order_sheet(order=order, viewer=viewer)

@@ -28,7 +28,7 @@ router = Router()
 @router.get("/orders", response={200: list[OrderOut], 404: ErrorOut})
 @paginate(NoCountPagination)
 def list_orders(request, filters: Query[OrderFilter]):
-    qs = orders_visible_to(request.user).select_related("enterprise")
+    qs = orders_visible_to(request.user).select_related("enterprise", "inspection")
     if filters.enterprise:
         qs = qs.filter(enterprise=core_selectors.enterprise_get(user=request.user, uscc=filters.enterprise))
     if filters.status:
@@ -36,12 +36,12 @@ def list_orders(request, filters: Query[OrderFilter]):
     if filters.overdue is not None:
         overdue = selectors.overdue_q(now=timezone.now())
         qs = qs.filter(overdue) if filters.overdue else qs.exclude(overdue)
-    return [_order_out(order) for order in qs.order_by("deadline", "pk")[:1000]]
+    return [_order_out(order, viewer=request.user) for order in qs.order_by("deadline", "pk")[:1000]]
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, 404: ErrorOut})
 def get_order(request, order_id: int):
-    return _order_out(_order(request, order_id))
+    return _order_out(_order(request, order_id), viewer=request.user)
 
 
 @router.post("/orders/{order_id}/rectification", response={201: OrderOut, **ERRORS})
@@ -55,13 +55,13 @@ def submit_rectification(request, order_id: int, note: Form[str] = ""):
             "photos": request.FILES.getlist(f"photos_{finding.pk}"),
         }
     workflow.rectification_submit(order=order, actor=request.user, note=note, entries=entries)
-    return Status(201, _order_out(_order(request, order_id)))
+    return Status(201, _order_out(_order(request, order_id), viewer=request.user))
 
 
 @router.post("/orders/{order_id}/verify", response={200: OrderOut, **ERRORS})
 def verify_order(request, order_id: int, payload: VerifyIn):
     order = workflow.order_verify(order=_order(request, order_id), actor=request.user, **payload.dict())
-    return _order_out(order)
+    return _order_out(order, viewer=request.user)
 
 
 @router.post("/orders/{order_id}/reinspection", response={201: TaskOut, **ERRORS})
@@ -79,7 +79,7 @@ def reinspect_order(request, order_id: int, payload: ReinspectIn):
 @router.post("/orders/{order_id}/escalate", response={200: OrderOut, **ERRORS})
 def escalate_order(request, order_id: int, payload: ReasonIn):
     order = workflow.order_escalate(order=_order(request, order_id), actor=request.user, note=payload.reason)
-    return _order_out(order)
+    return _order_out(order, viewer=request.user)
 
 
 @router.get(
@@ -89,10 +89,14 @@ def escalate_order(request, order_id: int, payload: ReasonIn):
     openapi_extra=file_response("application/pdf"),
 )
 def order_notice_pdf(request, order_id: int):
-    from supervision.inspections.documents import document_for
+    # The stored notice; for an official who may not see every finding, the stored extract of the
+    # findings of their departments (documents.document_for_viewer).
+    from supervision.inspections.documents import document_for_viewer
 
     order = _order(request, order_id)
-    document = document_for(inspection=order.inspection, kind="rectification_order")
+    document = document_for_viewer(
+        inspection=order.inspection, kind="rectification_order", viewer=request.user
+    )
     return FileResponse(
         document.file.open("rb"), content_type="application/pdf", filename=f"{document.public_id}.pdf"
     )

@@ -111,9 +111,13 @@ def submit_inspection(request, inspection_id: int, payload: SubmitIn):
     openapi_extra=file_response("application/pdf"),
 )
 def inspection_record_pdf(request, inspection_id: int):
-    from supervision.inspections.documents import document_for
+    # The stored record; for an official who may not see every item, the stored extract of the
+    # items of their departments (documents.document_for_viewer).
+    from supervision.inspections.documents import document_for_viewer
 
-    document = document_for(inspection=_inspection(request, inspection_id), kind="inspection_record")
+    document = document_for_viewer(
+        inspection=_inspection(request, inspection_id), kind="inspection_record", viewer=request.user
+    )
     return FileResponse(
         document.file.open("rb"), content_type="application/pdf", filename=f"{document.public_id}.pdf"
     )

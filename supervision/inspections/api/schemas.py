@@ -205,7 +205,9 @@ class RectificationOut(Schema):
 
     @staticmethod
     def resolve_entries(obj):
-        return list(obj.entries.prefetch_related("photos"))
+        # selectors.order_sheet prefetches the entries the viewer may see (the department walls).
+        shown = getattr(obj, "shown_entries", None)
+        return shown if shown is not None else list(obj.entries.prefetch_related("photos"))
 
 
 class OrderOut(Schema):

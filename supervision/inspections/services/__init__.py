@@ -13,7 +13,8 @@ request, cannot apply the same transition twice.
 
 One module per step: tasks (planning a visit), record (starting and submitting the on-site
 record), answers (what is written into an open record), orders (rectification, verification,
-re-inspection, escalation), evaluation. Callers import this package, not its modules
+re-inspection, escalation), evaluation, offline (a tablet's photos and its journal of an
+inspection done offline, replayed through the same steps). Callers import this package, not its modules
 (``from supervision.inspections import services as workflow``).
 """
 
@@ -32,6 +33,16 @@ from supervision.inspections.services.answers import (
     inspection_update,
 )
 from supervision.inspections.services.evaluation import evaluation_submit
+from supervision.inspections.services.offline import (
+    AnswerStep,
+    Journal,
+    RefusalStep,
+    SignatureStep,
+    SubmissionStep,
+    SyncOutcome,
+    inspection_sync,
+    tablet_photo_put,
+)
 from supervision.inspections.services.orders import (
     order_escalate,
     order_reinspect,
@@ -44,6 +55,7 @@ from supervision.inspections.services.record import (
     inspection_items,
     inspection_start,
     inspection_submit,
+    task_checklists,
 )
 from supervision.inspections.services.tasks import task_cancel, task_create
 
@@ -53,6 +65,12 @@ __all__ = [
     "NOTE_MAX",
     "SEVERITY_ORDER",
     "SIGNATURE_MAX_BYTES",
+    "AnswerStep",
+    "Journal",
+    "RefusalStep",
+    "SignatureStep",
+    "SubmissionStep",
+    "SyncOutcome",
     "WorkflowError",
     "default_deadline",
     "evaluation_submit",
@@ -63,11 +81,14 @@ __all__ = [
     "inspection_sign",
     "inspection_start",
     "inspection_submit",
+    "inspection_sync",
     "inspection_update",
     "order_escalate",
     "order_reinspect",
     "order_verify",
     "rectification_submit",
+    "tablet_photo_put",
     "task_cancel",
+    "task_checklists",
     "task_create",
 ]

@@ -5,6 +5,7 @@ import hashlib
 import io
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -16,8 +17,8 @@ from PIL import Image, UnidentifiedImageError
 
 from checklists.models import ChecklistItem
 from core import permissions
-from core.models import Inspector
-from core.photos import photo_ingest, photos_discard
+from core.models import Inspector, Photo
+from core.photos import photos_discard, photos_ingest
 from supervision.inspections.services._common import (
     MAX_PHOTOS_PER_ANSWER,
     NOTE_MAX,
@@ -25,7 +26,7 @@ from supervision.inspections.services._common import (
     _check_photos,
     _refuse,
 )
-from supervision.models import Inspection, InspectionAnswer, InspectionTask, Result, Signature
+from supervision.models import AnswerEvent, Inspection, InspectionAnswer, InspectionTask, Result, Signature
 
 
 def _lock_draft(inspection: Inspection, actor, visible: QuerySet[Inspection] | None = None) -> Inspection:
@@ -70,6 +71,9 @@ def inspection_answer(
     note: str | None = None,
     photos: Sequence = (),
     visible: QuerySet[Inspection] | None = None,
+    attach: Sequence[Photo] = (),
+    device_at: datetime | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> InspectionAnswer:
     """Autosave one item. ``None`` keeps what is stored, so a client may send only what changed.
 
@@ -77,29 +81,55 @@ def inspection_answer(
     (and may pass a bare ``Inspection(pk=...)``) so that the filter and the row lock are one
     query; a record outside it is not found (404). The returned answer's ``photo_hashes`` is
     its photos' SHA-256 list when already known without a query (a new answer: none), else None.
+
+    Every call is one event of the record's answer history (AnswerEvent). A tablet's replayed
+    answer (services.offline) gives ``device_at`` (when the inspector answered, by its clock),
+    ``event_id`` (its own id for the event) and ``attach`` (photos it uploaded already): an
+    answer older than the stored one is kept in the history only, its photos are still added.
     """
     if result is not None and result not in Result.values:
         raise _refuse(_("Answer compliant, not compliant or not applicable."), "invalid_result", 422)
     if note is not None and len(note) > NOTE_MAX:
         raise _refuse(_("At most %(n)d characters.") % {"n": NOTE_MAX}, "note_too_long", 422)
     _check_photos(photos)
+    if photos:
+        # The caller may change this record before its photos are decoded (the expensive part):
+        # the same checks as under the lock below, in a moment's transaction of their own.
+        with transaction.atomic():
+            _lock_draft(inspection, actor, visible)
     # Photos are decoded and stored before the row lock: Pillow's work must not hold the database.
-    stored = [photo_ingest(upload=upload, uploaded_by=actor) for upload in photos]
+    stored = photos_ingest(uploads=photos, uploaded_by=actor)
     try:
         with transaction.atomic():
             inspection = _lock_draft(inspection, actor, visible)
             item = _snapshot_item(inspection, item_id)
-            changes = {"updated_by": actor}
+            now = timezone.now()
+            at = device_at or now
+            changes = {"updated_by": actor, "answered_at": at}
             if result is not None:
                 changes["result"] = result
             if note is not None:
                 changes["note"] = note.strip()
+            # The later answer by the inspector's own time stays; an older one is history only.
+            applied = (
+                item.answer_pk is None or item.answer_answered_at is None or at >= item.answer_answered_at
+            )
             if item.answer_pk is None:
                 if result is None:
                     raise _refuse(_("A new answer needs a result."), "invalid_result", 422)
                 answer = InspectionAnswer(inspection=inspection, item=item, **changes)
                 answer.save()
-                answer.photo_hashes = None if stored else []
+                answer.photo_hashes = None if stored or attach else []
+            elif not applied:
+                answer = InspectionAnswer(
+                    pk=item.answer_pk,
+                    inspection=inspection,
+                    item=item,
+                    result=item.answer_result,
+                    note=item.answer_note,
+                    answered_at=item.answer_answered_at,
+                )
+                answer.photo_hashes = None
             else:
                 # The stored row as _snapshot_item read it, with the changes; its pk makes save()
                 # an UPDATE of just the changed columns.
@@ -111,15 +141,28 @@ def inspection_answer(
                 )
                 answer.save(update_fields=[*changes, "updated_at"])
                 answer.photo_hashes = None
-            if stored:
-                if answer.photos.count() + len(stored) > MAX_PHOTOS_PER_ANSWER:
+            added = [*stored, *attach]
+            if added:
+                if answer.photos.count() + len(added) > MAX_PHOTOS_PER_ANSWER:
                     raise _refuse(
                         _("At most %(n)d photos per item.") % {"n": MAX_PHOTOS_PER_ANSWER},
                         "too_many_photos",
                         422,
                     )
-                answer.photos.add(*stored)
-            Inspection.objects.filter(pk=inspection.pk).update(updated_at=timezone.now())
+                answer.photos.add(*added)
+            AnswerEvent.objects.create(
+                inspection=inspection,
+                item=item,
+                client_id=event_id,
+                actor=actor,
+                source=AnswerEvent.Source.ONLINE if event_id is None else AnswerEvent.Source.TABLET,
+                result=result if result is not None else item.answer_result,
+                note=note.strip() if note is not None else (item.answer_note or ""),
+                photos=[photo.sha256 for photo in added],
+                device_at=at,
+                applied=applied,
+            )
+            Inspection.objects.filter(pk=inspection.pk).update(updated_at=now)
     except Exception:
         photos_discard(stored)
         raise
@@ -128,8 +171,8 @@ def inspection_answer(
 
 def _snapshot_item(inspection: Inspection, item_id) -> ChecklistItem:
     """The item, if it is in the record's snapshot and applies to the enterprise, annotated with the
-    stored answer's ``answer_pk``, ``answer_result`` and ``answer_note`` (None when unanswered):
-    one query for the item and its answer."""
+    stored answer's ``answer_pk``, ``answer_result``, ``answer_note`` and ``answer_answered_at``
+    (None when unanswered): one query for the item and its answer."""
     stored = InspectionAnswer.objects.filter(inspection=inspection, item=OuterRef("pk"))
     item = (
         ChecklistItem.objects.filter(pk=item_id, checklist__in=inspection.checklists.all())
@@ -137,6 +180,7 @@ def _snapshot_item(inspection: Inspection, item_id) -> ChecklistItem:
             answer_pk=Subquery(stored.values("pk")[:1]),
             answer_result=Subquery(stored.values("result")[:1]),
             answer_note=Subquery(stored.values("note")[:1]),
+            answer_answered_at=Subquery(stored.values("answered_at")[:1]),
         )
         .first()
     )
@@ -181,10 +225,17 @@ def _signature_png(data: bytes) -> bytes:
 
 @transaction.atomic
 def inspection_sign(
-    *, inspection: Inspection, actor, role: str, image: bytes, inspector: Inspector | None = None
+    *,
+    inspection: Inspection,
+    actor,
+    role: str,
+    image: bytes,
+    inspector: Inspector | None = None,
+    device_at: datetime | None = None,
 ) -> Signature:
     """Store a signature drawn on the tablet: each assigned inspector's, and the representative's.
-    Signing again replaces the earlier drawing (a smudged signature is redrawn before submit)."""
+    Signing again replaces the earlier drawing (a smudged signature is redrawn before submit).
+    ``device_at``: when it was drawn on a tablet offline, by its clock (services.offline)."""
     inspection = _lock_draft(inspection, actor)
     data = _signature_png(image)
     if role == Signature.Role.INSPECTOR:
@@ -200,7 +251,9 @@ def inspection_sign(
     else:
         raise _refuse(_("Unknown signer."), "invalid_signature", 422)
     digest = hashlib.sha256(data).hexdigest()
-    signature = Signature(inspection=inspection, role=role, inspector=inspector, sha256=digest)
+    signature = Signature(
+        inspection=inspection, role=role, inspector=inspector, sha256=digest, device_signed_at=device_at
+    )
     signature.image.save(f"{uuid.uuid4().hex}.png", ContentFile(data), save=False)
     signature.save()
     return signature

@@ -9,13 +9,46 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import permissions
-from core.audit import audit_record
+from core.audit import audit_record, content_digest, part_digests
 from core.models import Inspector
-from core.photos import photo_ingest, photos_discard
+from core.photos import photos_discard, photos_ingest
 from core.signals import enterprise_changed
+from supervision.inspections.permissions import order_behind_wall
 from supervision.inspections.services._common import NOTE_MAX, _check_photos, _forbidden, _refuse
 from supervision.inspections.services.tasks import task_create
+from supervision.inspections.signals import order_escalated, rectification_decided, rectification_submitted
 from supervision.models import InspectionTask, Rectification, RectificationEntry, RectificationOrder
+
+
+def _check_wall(actor, order: RectificationOrder) -> None:
+    """Officials act only on orders whose every finding they see (the department walls,
+    permissions.item_wall): a market inspector does not close, re-inspect or escalate the health
+    findings of a joint inspection. The order itself is visible to them (403, not 404)."""
+    if order_behind_wall(actor, order):
+        raise _refuse(
+            _("This order has findings of another department's items; you may not act on them."),
+            "other_department_findings",
+            403,
+        )
+
+
+def rectification_content(rectification: Rectification) -> dict:
+    """What the business certified in answering an order, canonically: its hash goes into the
+    "order.rectification_submit" event, and verify_audit recomputes it from the stored rows (with
+    the entries prefetched as ``content_entries`` when it checks many at once)."""
+    entries = getattr(rectification, "content_entries", None)
+    if entries is None:
+        entries = rectification.entries.prefetch_related("photos")
+    return {
+        "note": rectification.note,
+        "entries": sorted(
+            (
+                {"finding": e.finding_id, "text": e.text, "photos": sorted(p.sha256 for p in e.photos.all())}
+                for e in entries
+            ),
+            key=lambda entry: entry["finding"],
+        ),
+    }
 
 
 def rectification_submit(
@@ -44,10 +77,15 @@ def rectification_submit(
         raise _refuse(_("At most %(n)d characters.") % {"n": NOTE_MAX}, "note_too_long", 422)
     for entry in entries.values():
         _check_photos(entry.get("photos") or [])
-    stored = {
-        pk: [photo_ingest(upload=u, uploaded_by=actor) for u in entry.get("photos") or []]
-        for pk, entry in entries.items()
-    }
+    if order.status not in RectificationOrder.OPEN:  # checked again under the lock
+        raise _refuse(_("This order is not waiting for the business."), "order_not_open")
+    # Decoded only now, all or none: the checks above are cheap, Pillow's work is not.
+    ingested = photos_ingest(
+        uploads=[u for entry in entries.values() for u in entry.get("photos") or []], uploaded_by=actor
+    )
+    stored, taken = {}, iter(ingested)
+    for pk, entry in entries.items():
+        stored[pk] = [next(taken) for _u in entry.get("photos") or []]
     try:
         with transaction.atomic():
             order = RectificationOrder.objects.select_for_update().get(pk=order.pk)
@@ -62,6 +100,7 @@ def rectification_submit(
             was_overdue = order.is_overdue
             order.status = RectificationOrder.Status.SUBMITTED
             order.save(update_fields=["status"])
+            content = rectification_content(rectification)
             audit_record(
                 actor=actor,
                 action="order.rectification_submit",
@@ -70,9 +109,14 @@ def rectification_submit(
                     "rectification": rectification.pk,
                     "late": was_overdue,
                     "photos": sorted(p.sha256 for photos in stored.values() for p in photos),
+                    "content_hash": content_digest(content),
+                    "parts": part_digests(content),
                 },
             )
             enterprise_changed.send(sender=RectificationOrder, enterprise_id=order.enterprise_id)
+            rectification_submitted.send(
+                sender=RectificationOrder, order=order, rectification=rectification, actor=actor
+            )
     except Exception:
         photos_discard([p for photos in stored.values() for p in photos])
         raise
@@ -89,6 +133,7 @@ def order_verify(*, order: RectificationOrder, actor, accepted: bool, note: str 
     )
     if not permissions.can_verify_orders(actor, order.enterprise):
         raise _forbidden()
+    _check_wall(actor, order)
     if order.status != RectificationOrder.Status.SUBMITTED:
         raise _refuse(_("This order is not awaiting verification."), "not_submitted")
     if not accepted and not note.strip():
@@ -112,6 +157,9 @@ def order_verify(*, order: RectificationOrder, actor, accepted: bool, note: str 
         data={"accepted": accepted, "note": note.strip(), "within_deadline": now <= order.deadline},
     )
     enterprise_changed.send(sender=RectificationOrder, enterprise_id=order.enterprise_id)
+    rectification_decided.send(
+        sender=RectificationOrder, order=order, rectification=rectification, accepted=accepted, actor=actor
+    )
     return order
 
 
@@ -124,6 +172,7 @@ def order_reinspect(
         or permissions.can_plan_tasks(actor, order.enterprise)
     ):
         raise _forbidden()
+    _check_wall(actor, order)
     if order.status in (RectificationOrder.Status.CLOSED, RectificationOrder.Status.ESCALATED):
         raise _refuse(_("This order is finished."), "order_finished")
     return task_create(
@@ -147,6 +196,7 @@ def order_escalate(*, order: RectificationOrder, actor, note: str) -> Rectificat
     )
     if not permissions.can_escalate_orders(actor, order.enterprise):
         raise _forbidden()
+    _check_wall(actor, order)
     if not order.is_overdue:
         raise _refuse(_("Only an overdue order can be escalated."), "not_overdue")
     if not note.strip():
@@ -159,4 +209,5 @@ def order_escalate(*, order: RectificationOrder, actor, note: str) -> Rectificat
     order.save(update_fields=["status", "escalated_at", "case_note"])
     audit_record(actor=actor, action="order.escalate", target=order, data={"note": order.case_note})
     enterprise_changed.send(sender=RectificationOrder, enterprise_id=order.enterprise_id)
+    order_escalated.send(sender=RectificationOrder, order=order, actor=actor)
     return order

@@ -1,20 +1,20 @@
 """The on-site record opened and closed: start snapshots the checklists, submit checks that
 everything is answered and signed, freezes the record into a content hash and issues the order."""
 
-import hashlib
 import uuid
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from checklists.models import ChecklistItem
+from checklists.models import Checklist, ChecklistItem, VersionStatus
 from checklists.selectors import checklists_current, scene_checklist
 from core import permissions
-from core.audit import audit_record, canonical
+from core.audit import audit_record, content_digest, part_digests
 from core.models import Inspector
 from core.signals import enterprise_changed
 from supervision.inspections.services._common import SEVERITY_ORDER, _refuse
@@ -37,9 +37,47 @@ def _assigned_inspector(actor, task: InspectionTask) -> Inspector:
     return inspector
 
 
+def task_checklists(task: InspectionTask) -> list[Checklist]:
+    """The checklist versions a record of this task starts on now: each department checks its own
+    items, a joint task the checklists of its departments, any other task its department's
+    (planning.joint merges tasks into joint ones). The tablets' day pack pins the same."""
+    departments = [*task.departments.values_list("pk", flat=True)] or [task.department_id]
+    return list(checklists_current(scene=task.enterprise.scene).filter(department__in=departments))
+
+
+def _pinned_checklists(task: InspectionTask, checklists: Sequence[Checklist]) -> list[Checklist]:
+    """The versions a tablet pinned in its day pack, if they can be this task's: published (or
+    superseded since), of its scene and departments, one per department."""
+    departments = {*task.departments.values_list("pk", flat=True)} or {task.department_id}
+    seen = set()
+    for checklist in checklists:
+        if (
+            checklist.scene_id != task.enterprise.scene_id
+            or checklist.department_id not in departments
+            or checklist.status == VersionStatus.DRAFT
+            or checklist.department_id in seen
+        ):
+            raise _refuse(
+                _("These checklist versions cannot be used for this task."), "invalid_checklist_versions", 422
+            )
+        seen.add(checklist.department_id)
+    return list(checklists)
+
+
 @transaction.atomic
-def inspection_start(*, task: InspectionTask, actor) -> Inspection:
-    """Open the on-site record, snapshotting the scene's current checklists. Starting twice resumes."""
+def inspection_start(
+    *,
+    task: InspectionTask,
+    actor,
+    checklists: Sequence[Checklist] | None = None,
+    client_id: uuid.UUID | None = None,
+    device_at: datetime | None = None,
+) -> Inspection:
+    """Open the on-site record, snapshotting the scene's current checklists. Starting twice resumes.
+
+    A record a tablet started offline (services.offline) gives the versions pinned in its day pack
+    (``checklists``: kept even when a newer version was published meanwhile), the tablet's id for
+    the record (``client_id``) and when the inspector started it by the tablet's clock."""
     # Lock the task only: the joined enterprise and scene rows are read, not changed, and locking
     # them would queue every start in a scene behind one another.
     task = (
@@ -53,24 +91,25 @@ def inspection_start(*, task: InspectionTask, actor) -> Inspection:
         return existing
     if task.status != InspectionTask.Status.PLANNED:
         raise _refuse(_("This task is not open."), "task_not_open")
-    # Each department checks its own items: a joint task the checklists of its departments, any
-    # other task its department's (planning.joint merges tasks into joint ones).
-    departments = [*task.departments.values_list("pk", flat=True)] or [task.department_id]
-    versions = list(checklists_current(scene=task.enterprise.scene).filter(department__in=departments))
+    versions = task_checklists(task) if checklists is None else _pinned_checklists(task, checklists)
     if not scene_checklist(
         scene=task.enterprise.scene, enterprise=task.enterprise, checklists=versions
     ).items:
         raise _refuse(_("There is no published checklist for this scene."), "no_checklist")
-    inspection = Inspection.objects.create(task=task, enterprise=task.enterprise, started_by=actor)
+    inspection = Inspection.objects.create(
+        task=task,
+        enterprise=task.enterprise,
+        started_by=actor,
+        client_id=client_id,
+        device_started_at=device_at,
+    )
     inspection.checklists.set(versions)
     task.status = InspectionTask.Status.IN_PROGRESS
     task.save(update_fields=["status"])
-    audit_record(
-        actor=actor,
-        action="inspection.start",
-        target=inspection,
-        data={"task": task.pk, "versions": sorted(f"{c.department.code}:v{c.version}" for c in versions)},
-    )
+    data = {"task": task.pk, "versions": sorted(f"{c.department.code}:v{c.version}" for c in versions)}
+    if client_id is not None:
+        data.update(client_id=str(client_id), device_started_at=device_at)
+    audit_record(actor=actor, action="inspection.start", target=inspection, data=data)
     return inspection
 
 
@@ -90,37 +129,93 @@ def default_deadline(severities: Iterable[str], *, now: datetime | None = None) 
     return now + timedelta(days=settings.RECTIFY_DAYS[worst])
 
 
-def inspection_content(inspection: Inspection) -> dict:
-    """What the submitted record says, canonically: hashed into the audit chain at submit."""
+def _content_answers(*, many: bool = False):
+    """The answers in the content's order (item__pk last: stable even if two items ever shared a
+    department and position). ``many``: for thousands of records at once, the items are fetched
+    once each and shared, not joined into every answer."""
+    items = ChecklistItem.objects.select_related("checklist__department")
     answers = (
-        InspectionAnswer.objects.filter(inspection=inspection)
-        .select_related("item__checklist__department")
-        .prefetch_related("photos")
-        .order_by("item__checklist__department__code", "item__position")
+        InspectionAnswer.objects.prefetch_related(Prefetch("item", queryset=items))
+        if many
+        else InspectionAnswer.objects.select_related("item__checklist__department")
     )
+    # Many: into a list per answer (no related manager built for each of a million answers).
+    photos = Prefetch("photos", to_attr="content_photos") if many else "photos"
+    return answers.prefetch_related(photos).order_by(
+        "item__checklist__department__code", "item__position", "item__pk"
+    )
+
+
+def _photos(answer) -> Iterable:
+    photos = getattr(answer, "content_photos", None)
+    return answer.photos.all() if photos is None else photos
+
+
+def inspection_content_prefetch() -> list[Prefetch]:
+    """What inspection_content reads, to prefetch when checking many records at once
+    (supervision.inspections.integrity, for verify_audit); the queryset also needs
+    select_related("enterprise")."""
+    return [
+        Prefetch("answers", queryset=_content_answers(many=True), to_attr="content_answers"),
+        Prefetch(
+            "checklists",
+            queryset=Checklist.objects.select_related("department"),
+            to_attr="content_checklists",
+        ),
+        Prefetch(
+            "signatures", queryset=Signature.objects.select_related("inspector"), to_attr="content_signatures"
+        ),
+    ]
+
+
+def inspection_content(inspection: Inspection) -> dict:
+    """What the submitted record says, canonically: hashed into the audit chain at submit, and
+    recomputed from the stored rows by verify_audit and /v/ (with inspection_content_prefetch's
+    rows when given)."""
+    answers = getattr(inspection, "content_answers", None)
+    if answers is None:
+        answers = _content_answers().filter(inspection=inspection)
+    checklists = getattr(inspection, "content_checklists", None)
+    if checklists is None:
+        checklists = inspection.checklists.select_related("department")
+    signatures = getattr(inspection, "content_signatures", None)
+    if signatures is None:
+        signatures = inspection.signatures.select_related("inspector")
+    deadline = inspection.rectify_deadline
     return {
         "enterprise": inspection.enterprise.uscc,
         "task": inspection.task_id,
-        "versions": sorted(f"{c.department.code}:v{c.version}" for c in inspection.checklists.all()),
+        "versions": sorted(f"{c.department.code}:v{c.version}" for c in checklists),
         "answers": [
             {
                 "department": a.item.checklist.department.code,
                 "item": a.item.code,
                 "result": a.result,
                 "note": a.note,
-                "photos": sorted(p.sha256 for p in a.photos.all()),
+                "photos": sorted(p.sha256 for p in _photos(a)),
             }
             for a in answers
         ],
         "note": inspection.note,
         "conclusion": inspection.conclusion,
-        "rectify_deadline": inspection.rectify_deadline.isoformat() if inspection.rectify_deadline else None,
+        # In UTC, as the database gives it back: a deadline typed in local time must hash the same
+        # when recomputed from the stored row.
+        "rectify_deadline": deadline.astimezone(UTC).isoformat() if deadline else None,
         "representative": inspection.representative_name,
         "representative_refused": inspection.refusal_note if inspection.representative_refused else None,
         "signatures": sorted(
-            f"{s.role}:{s.inspector.certificate_no if s.inspector else ''}:{s.sha256}"
-            for s in inspection.signatures.select_related("inspector")
+            f"{s.role}:{s.inspector.certificate_no if s.inspector else ''}:{s.sha256}" for s in signatures
         ),
+    }
+
+
+def order_issue_content(order: RectificationOrder, findings: Iterable[Finding]) -> dict:
+    """What the "order.issue" event records of an order; verify_audit compares the stored order
+    with it."""
+    return {
+        "number": order.number,
+        "deadline": order.deadline,
+        "findings": sorted(f.item.code for f in findings),
     }
 
 
@@ -131,9 +226,14 @@ def inspection_submit(
     submission_id: uuid.UUID,
     conclusion: str,
     rectify_deadline: datetime | None = None,
+    done_at: datetime | None = None,
 ) -> Inspection:
     """Close the record. Idempotent by the client's ``submission_id``: a retried submit, or the
-    second tablet of the pair sending the same submission, gets the same record back."""
+    second tablet of the pair sending the same submission, gets the same record back.
+
+    ``done_at``: when the inspector submitted on a tablet offline, by its clock (not after now).
+    The deadline is judged from then, as the business was told on site; submitted_at stays the
+    server's time."""
     if conclusion not in Inspection.Conclusion.values:
         raise _refuse(_("Conclude with pass, rectify or refer."), "invalid_conclusion", 422)
     if rectify_deadline is not None and timezone.is_naive(rectify_deadline):
@@ -141,7 +241,7 @@ def inspection_submit(
         rectify_deadline = timezone.make_aware(rectify_deadline)
     try:
         with transaction.atomic():
-            return _submit(inspection, actor, submission_id, conclusion, rectify_deadline)
+            return _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done_at)
     except IntegrityError:
         # Another inspection already used this submission id: a client bug, never a silent merge.
         raise _refuse(
@@ -149,7 +249,7 @@ def inspection_submit(
         ) from None
 
 
-def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> Inspection:
+def _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done_at=None) -> Inspection:
     locked = (
         Inspection.objects.select_for_update(of=("self",))
         .select_related("enterprise__scene", "task")
@@ -194,10 +294,11 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
     if conclusion == Inspection.Conclusion.RECTIFY and not failing:
         raise _refuse(_("There is nothing to rectify."), "nothing_to_rectify", 422)
     now = timezone.now()
+    on_site = min(done_at, now) if done_at is not None else now
     if conclusion == Inspection.Conclusion.RECTIFY:
         if rectify_deadline is None:
-            rectify_deadline = default_deadline([a.item.severity for a in failing], now=now)
-        elif rectify_deadline <= now:
+            rectify_deadline = default_deadline([a.item.severity for a in failing], now=on_site)
+        elif rectify_deadline <= on_site:
             raise _refuse(_("The deadline is in the past."), "deadline_in_past", 422)
     else:
         rectify_deadline = None
@@ -207,10 +308,11 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
         rectify_deadline,
     )
     locked.submitted_at, locked.submitted_by, locked.submission_id = now, actor, submission_id
+    locked.device_submitted_at = on_site if done_at is not None else None
     # Answers to items that no longer apply (the enterprise's traits changed) are not part of the record.
     InspectionAnswer.objects.filter(inspection=locked).exclude(item__in=items).delete()
     content = inspection_content(locked)
-    locked.content_hash = hashlib.sha256(canonical(content).encode()).hexdigest()
+    locked.content_hash = content_digest(content)
     locked.save()
     findings = [
         Finding.objects.create(inspection=locked, answer=a, item=a.item, severity=a.item.severity)
@@ -239,6 +341,8 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
             "photos": sorted(h for a in content["answers"] for h in a["photos"]),
             "signatures": content["signatures"],
             "order": order.number if order else None,
+            **({"device_submitted_at": on_site} if done_at is not None else {}),
+            "parts": part_digests(content),
         },
     )
     if order:
@@ -246,11 +350,7 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline) -> I
             actor=actor,
             action="order.issue",
             target=order,
-            data={
-                "number": order.number,
-                "deadline": order.deadline,
-                "findings": [f.item.code for f in findings],
-            },
+            data=order_issue_content(order, findings),
         )
     if locked.task.origin_order_id:
         audit_record(

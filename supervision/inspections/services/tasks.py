@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from core import permissions
 from core.audit import audit_record
 from core.models import Enterprise, Inspector
+from supervision.inspections.permissions import staffing_departments
 from supervision.inspections.services._common import MIN_INSPECTORS, NOTE_MAX, _forbidden, _refuse
+from supervision.inspections.signals import task_assigned, task_cancelled
 from supervision.models import Inspection, InspectionTask, RectificationOrder
 
 
@@ -40,6 +42,17 @@ def task_create(
     team = list({inspector.pk: inspector for inspector in inspectors}.values())
     if len(team) < MIN_INSPECTORS:
         raise _refuse(_("A task needs at least two inspectors."), "too_few_inspectors", 422)
+    # A department regulator plans for their department: its inspectors only (a joint visit is made
+    # by merging each department's own tasks, planning.joint).
+    allowed = staffing_departments(actor)
+    if allowed is not None and (others := [i for i in team if i.department_id not in allowed]):
+        raise _refuse(
+            _("%(name)s is an inspector of another department; you plan only your department's inspectors.")
+            % {"name": others[0]},
+            "inspector_other_department",
+            403,
+            {"inspectors": sorted(inspector.pk for inspector in others)},
+        )
     for inspector in team:
         if not inspector.active or not permissions.can_see_enterprise(inspector.user, enterprise):
             raise _refuse(
@@ -70,6 +83,7 @@ def task_create(
             "due": [due_from, due_to],
         },
     )
+    task_assigned.send(sender=InspectionTask, task=task, actor=actor)
     return task
 
 
@@ -88,4 +102,5 @@ def task_cancel(*, task: InspectionTask, actor, reason: str) -> InspectionTask:
     task.cancelled_at, task.cancelled_by, task.cancel_reason = timezone.now(), actor, reason.strip()[:300]
     task.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
     audit_record(actor=actor, action="task.cancel", target=task, data={"reason": task.cancel_reason})
+    task_cancelled.send(sender=InspectionTask, task=task, actor=actor)
     return task

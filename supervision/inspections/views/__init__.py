@@ -17,12 +17,14 @@ from supervision.inspections.views.orders import (
     order_verify,
 )
 from supervision.inspections.views.record import inspection_detail, inspection_evaluate, inspection_photo
+from supervision.inspections.views.tablet import manifest, service_worker, tablet_app
 from supervision.inspections.views.tasks import scan, task_start, today, today_route
 
 __all__ = [
     "inspection_detail",
     "inspection_evaluate",
     "inspection_photo",
+    "manifest",
     "order_detail",
     "order_escalate",
     "order_list",
@@ -31,6 +33,8 @@ __all__ = [
     "order_reinspect",
     "order_verify",
     "scan",
+    "service_worker",
+    "tablet_app",
     "task_start",
     "today",
     "today_route",

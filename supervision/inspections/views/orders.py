@@ -28,7 +28,12 @@ from supervision.inspections.forms import (
     VerificationForm,
     first_error,
 )
-from supervision.inspections.permissions import orders_visible_to
+from supervision.inspections.permissions import (
+    item_wall,
+    order_behind_wall,
+    orders_visible_to,
+    staffing_departments,
+)
 from supervision.inspections.views._common import PAGE_SIZE, photo_pk
 from supervision.models import (
     Finding,
@@ -53,6 +58,15 @@ def _order(request, pk: int) -> RectificationOrder:
         ),
         pk=pk,
     )
+
+
+def _candidates(user, enterprise) -> list:
+    """Whom the user may send back: inspectors with jurisdiction, of the departments they plan for."""
+    candidates = permissions.inspectors_with_jurisdiction(enterprise=enterprise)
+    departments = staffing_departments(user)
+    if departments is not None:
+        candidates = candidates.filter(department__in=departments)
+    return list(candidates[:100])
 
 
 @login_required
@@ -93,10 +107,12 @@ def order_list(request):
 def _render_order(request, order: RectificationOrder, *, errors=None, values=None, status=200):
     errors, values = errors or {}, values or {}
     user, enterprise = request.user, order.enterprise
-    sheet = selectors.order_sheet(order=order)
+    # The department walls (permissions.item_wall): findings, evidence and the business's answers
+    # of the departments whose items the viewer sees.
+    sheet = selectors.order_sheet(order=order, viewer=user)
     evidence = {
         finding.pk: list(finding.answer.photos.all())
-        for finding in Finding.objects.filter(order=order)
+        for finding in Finding.objects.filter(sheet["wall"].q(), order=order)
         .select_related("answer")
         .prefetch_related("answer__photos")
     }
@@ -111,16 +127,24 @@ def _render_order(request, order: RectificationOrder, *, errors=None, values=Non
         }
         for finding in sheet["findings"]
     ]
-    entries = RectificationEntry.objects.select_related("finding__item").prefetch_related("photos")
+    entries = (
+        RectificationEntry.objects.filter(sheet["wall"].q("finding__item__checklist__department"))
+        .select_related("finding__item")
+        .prefetch_related("photos")
+    )
     rectifications = list(
         Rectification.objects.filter(order=order)
         .select_related("submitted_by", "reviewed_by")
         .prefetch_related(Prefetch("entries", queryset=entries.order_by("finding_id")))
         .order_by("-submitted_at")[:20]
     )
-    can_verify = permissions.can_verify_orders(user, enterprise)
+    # Officials act only on orders whose every finding they see (services.orders refuses the rest).
+    walled = order_behind_wall(user, order)
+    can_verify = permissions.can_verify_orders(user, enterprise) and not walled
     finished = order.status in (RectificationOrder.Status.CLOSED, RectificationOrder.Status.ESCALATED)
-    can_reinspect = not finished and (can_verify or permissions.can_plan_tasks(user, enterprise))
+    can_reinspect = (
+        not finished and not walled and (can_verify or permissions.can_plan_tasks(user, enterprise))
+    )
     official = permissions.landing_view_for(user, enterprise) in {"inspector", "regulator"}
     today = timezone.localdate()
     context = {
@@ -132,10 +156,8 @@ def _render_order(request, order: RectificationOrder, *, errors=None, values=Non
         "can_rectify": permissions.is_member(user, enterprise) and order.status in RectificationOrder.OPEN,
         "can_verify": can_verify and order.status == RectificationOrder.Status.SUBMITTED,
         "can_reinspect": can_reinspect,
-        "can_escalate": order.is_overdue and permissions.can_escalate_orders(user, enterprise),
-        "candidates": list(permissions.inspectors_with_jurisdiction(enterprise=enterprise)[:100])
-        if can_reinspect
-        else [],
+        "can_escalate": order.is_overdue and not walled and permissions.can_escalate_orders(user, enterprise),
+        "candidates": _candidates(user, enterprise) if can_reinspect else [],
         "reinspections": list(
             order.reinspection_tasks.filter(
                 status__in=(InspectionTask.Status.PLANNED, InspectionTask.Status.IN_PROGRESS)
@@ -263,10 +285,16 @@ def order_photo(request, pk: int, photo_id: int, variant: str):
     """A photo of the order: the inspection's evidence for its findings, or the business's
     rectification evidence. Display copy or thumbnail only; never the original."""
     order = _order(request, pk)
+    # Behind the department walls (permissions.item_wall): a photo of a finding the viewer does not
+    # see, or of the business's answer to one, is a 404 like a photo of another order.
+    wall = item_wall(request.user, order.inspection)
     rectified = RectificationEntry.photos.through.objects.filter(
-        rectificationentry__rectification__order=order
+        wall.q("rectificationentry__finding__item__checklist__department"),
+        rectificationentry__rectification__order=order,
     )
-    found = InspectionAnswer.photos.through.objects.filter(inspectionanswer__finding__order=order)
+    found = InspectionAnswer.photos.through.objects.filter(
+        wall.q("inspectionanswer__item__checklist__department"), inspectionanswer__finding__order=order
+    )
     photo = get_object_or_404(
         Photo,
         pk=photo_pk(photo_id),

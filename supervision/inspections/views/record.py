@@ -26,7 +26,7 @@ from core.photos import photo_response
 from supervision.inspections import selectors
 from supervision.inspections import services as workflow
 from supervision.inspections.forms import EvaluationForm, RecordForm, RefusalForm, SubmitForm, first_error
-from supervision.inspections.permissions import inspections_visible_to
+from supervision.inspections.permissions import inspections_visible_to, item_wall
 from supervision.inspections.views._common import photo_pk
 from supervision.models import Evaluation, Inspection, InspectionAnswer, InspectionTask, Result, Signature
 
@@ -347,8 +347,12 @@ def inspection_evaluate(request, pk: int):
 @login_required
 @require_GET
 def inspection_photo(request, pk: int, photo_id: int, variant: str):
-    """Display copy or thumbnail of a photo of this record; never the original."""
+    """Display copy or thumbnail of a photo of this record; never the original. A photo of an item
+    behind the viewer's department walls (permissions.item_wall) is a 404 like any other's."""
     inspection = _inspection(request, pk)
-    attached = InspectionAnswer.photos.through.objects.filter(inspectionanswer__inspection=inspection)
+    attached = InspectionAnswer.photos.through.objects.filter(
+        item_wall(request.user, inspection).q("inspectionanswer__item__checklist__department"),
+        inspectionanswer__inspection=inspection,
+    )
     photo = get_object_or_404(Photo, pk=photo_pk(photo_id), pk__in=attached.values("photo_id"))
     return photo_response(photo, variant)

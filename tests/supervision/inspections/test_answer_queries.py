@@ -7,7 +7,8 @@ RELEASE around the write (2 queries a production request does not make):
 
     token, 3 x roles, inspector's districts (permission filter), SAVEPOINT,
     record + task locked with the permission filter and the assignment check,
-    item in the snapshot + its stored answer, INSERT or UPDATE of the answer,
+    item in the snapshot + its stored answer, INSERT or UPDATE of the answer, INSERT of the
+    answer's history event (AnswerEvent: every answer is kept, docs/OFFLINE.md),
     UPDATE of the record's updated_at, RELEASE; an update also reads the answer's photos.
 """
 
@@ -21,8 +22,8 @@ from tests.factories import PASSWORD, items_of, jpeg, make_ready, make_team, sub
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
-NEW_ANSWER_QUERIES = 11
-CHANGED_ANSWER_QUERIES = 12
+NEW_ANSWER_QUERIES = 12
+CHANGED_ANSWER_QUERIES = 13
 
 
 def tablet_for(user) -> Client:

@@ -23,11 +23,14 @@ from pypdf import PdfReader
 
 from checklists import publishing
 from checklists.models import ChecklistItem
+from core.audit import audit_record, content_digest
 from core.errors import DomainError
 from core.models import AuditEvent
 from core.photos import photo_ingest
 from supervision.inspections import documents, verify_urls
+from supervision.inspections import services as workflow
 from supervision.inspections.documents import document_for, verify_url
+from supervision.inspections.services.record import order_issue_content
 from supervision.landing import views as landing_views
 from supervision.models import (
     Document,
@@ -40,6 +43,7 @@ from supervision.models import (
     Signature,
 )
 from tests.factories import InspectorFactory, UserFactory, make_checklist
+from tests.factories.audit import tampering
 
 # Only what core/base.html links to for a visitor, and the page under test: the site's urlconf
 # pulls in every app, and these tests should not depend on modules being written alongside.
@@ -128,7 +132,6 @@ def build_inspection(
         representative_name="王五",
         submitted_at=now if submitted else None,
         submitted_by=lead.user if submitted else None,
-        content_hash="ab" * 32 if submitted else "",
     )
     inspection.checklists.set([checklist])
     items = {item.code: item for item in checklist.items.all()}
@@ -159,6 +162,24 @@ def build_inspection(
         severity="major",
         order=rectification,
     )
+    if submitted:
+        # What the submit service seals (/v/ checks the record against it): the content hash, on
+        # the record and in its audit events.
+        inspection.content_hash = content_digest(workflow.inspection_content(inspection))
+        inspection.save(update_fields=["content_hash"])
+        audit_record(
+            actor=lead.user,
+            action="inspection.submit",
+            target=inspection,
+            data={"content_hash": inspection.content_hash, "findings": 1},
+        )
+        if rectification:
+            audit_record(
+                actor=lead.user,
+                action="order.issue",
+                target=rectification,
+                data=order_issue_content(rectification, rectification.findings.all()),
+            )
     return inspection
 
 
@@ -212,7 +233,7 @@ def test_the_record_shows_the_enterprise_items_results_and_legal_basis(
         f"第 {checklist.version} 版",
         "共检查3项：符合1项，不符合1项，不适用1项",
         "王五",
-        "ab" * 32,
+        inspection.content_hash,
         "扫码核验本文书真伪",
         verify_url(record.public_id),
     ]:
@@ -424,7 +445,7 @@ def test_the_page_says_the_chain_check_fails_when_the_issue_event_was_edited(cli
     event = AuditEvent.objects.get(action="document.issue")
     forged = {**event.data, "sha256": "0" * 64}
     placeholder = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    with connection.cursor() as cursor:
+    with tampering() as cursor:
         cursor.execute(
             f"UPDATE {AuditEvent._meta.db_table} SET data = {placeholder} WHERE id = %s",
             [json.dumps(forged), event.pk],
@@ -442,7 +463,7 @@ def test_the_page_says_the_chain_check_fails_when_the_next_event_was_removed(cli
 
     later = audit_record(actor=None, action="test.other", data={"n": 1})
     assert "the audit chain is broken." not in client.get(f"/v/{record.public_id}").content.decode()
-    with connection.cursor() as cursor:
+    with tampering() as cursor:
         cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s", [later.pk])
     content = client.get(f"/v/{record.public_id}").content.decode()
     assert "the audit chain is broken." in content

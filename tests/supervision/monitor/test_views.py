@@ -186,7 +186,10 @@ def test_the_form_lists_the_choices(client, staff, enterprise, regulator_user):
     assert f'value="{staff["haidian"].pk}"' not in body
 
 
-def test_it_plans_a_task_with_two_inspectors(client, staff, enterprise, regulator_user):
+def test_it_plans_a_task_with_two_inspectors(client, staff, enterprise, chaoyang_regulator):
+    # Market and fire inspectors: a regulator of every department (a department regulator staffs
+    # only their own department's, tests/planning/test_staffing.py).
+    regulator_user = chaoyang_regulator
     client.force_login(regulator_user)
     due_from, due_to = timezone.localdate(), timezone.localdate() + timedelta(days=7)
     response = client.post(
