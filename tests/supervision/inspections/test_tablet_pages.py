@@ -18,7 +18,8 @@ def signed_in(client, user):
 
 
 def test_the_shell_is_the_inspectors_and_carries_its_texts_and_addresses(client, inspector_user):
-    response = signed_in(client, inspector_user).get("/tablet/")
+    # In English: the texts the shell carries are the reader's language's (Chinese by default).
+    response = signed_in(client, inspector_user).get("/tablet/", headers={"Accept-Language": "en"})
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-cache"
     html = response.content.decode()
