@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core import reference
+from core.models import Department, District, Scene
 from supervision.models import EnterpriseScore
 from supervision.risk import offsite_sql, scoring
 from tests.factories import EnterpriseFactory
@@ -396,6 +398,9 @@ def test_an_enterprise_without_a_listed_value_takes_the_missing_level():
 def test_chunks_side_by_side_score_as_one_after_another(time_machine):
     """Several connections (committed, shared prepared tables) give the scores one connection
     gives, and leave no table behind."""
+    # The flush after an earlier transactional test empties every table, the districts, departments
+    # and scenes the migrations load included: put them back (an upsert).
+    reference.load(District, Department, Scene)
     time_machine.move_to(AS_OF, tick=False)
     enterprises, policy = offsite_world()
     enterprises += [EnterpriseFactory() for _ in range(5)]
