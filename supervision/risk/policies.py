@@ -83,6 +83,17 @@ DEFAULT_PARAMS = {
 }
 
 
+def risk_level(risk: float, params: dict) -> str:
+    """The level a risk score falls in under a policy's thresholds, as the score query sets
+    ``risk_level`` (supervision.risk.queries.score_query)."""
+    thresholds = params["risk_thresholds"]
+    if risk >= float(thresholds["high"]):
+        return "high"
+    if risk >= float(thresholds["medium"]):
+        return "medium"
+    return "low"
+
+
 def factor_labels(policy: ScoringPolicy) -> dict[str, str]:
     """Every factor of ``policy`` -> its label in the reader's language (built-in, then off-site)."""
     labels = {factor: str(label) for factor, label in FACTORS.items()}

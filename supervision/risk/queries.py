@@ -44,6 +44,45 @@ from supervision.risk.sqltext import (
 )
 
 
+def _complaints(p: dict, *, ts_day: float, scope: Scope, statuses: tuple[str, ...] | None = None) -> str:
+    """The complaints factor's points per enterprise, before saturation (one placeholder: as_of):
+    per complaint, its weight (verified_complaint_weight or 1) halved every complaint_half_life_days
+    of its age. ``statuses``: the complaints counted; the score counts all but Complaint.NOT_COUNTED.
+    """
+    if statuses is None:
+        counted = "c.status NOT IN ({})".format(", ".join(f"'{status}'" for status in Complaint.NOT_COUNTED))
+    else:
+        counted = "c.status IN ({})".format(", ".join(f"'{status}'" for status in statuses))
+    age = f"{_lit(ts_day)} - {_day('c.created_at', timestamp=True)}"
+    weight = _lit(p["verified_complaint_weight"])
+    return f"""
+        SELECT c.enterprise_id AS eid,
+               SUM(CASE WHEN c.status = 'verified' THEN {weight} ELSE {_lit(1)} END
+                   * {_decay(age, p["complaint_half_life_days"])}) AS pts
+        FROM {_t(Complaint)} c
+        WHERE c.created_at < %s AND {counted} AND {scope.sql("c.enterprise_id")}
+        GROUP BY c.enterprise_id"""
+
+
+def complaints_query(
+    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, statuses: tuple[str, ...]
+) -> tuple[str, list]:
+    """SQL for the complaints factor's points (``risk_complaints``) of the enterprises in scope that
+    have any, counting only complaints in ``statuses``: exactly the score's arithmetic
+    (score_query) on another set of complaints. The business's own view uses it
+    (supervision.risk.selectors.score_explain_for_business)."""
+    p, weights = policy.params, policy.weights
+    total = sum(float(v) for v in weights.values())
+    scale = _lit(100.0 * float(weights.get("complaints", 0)) / total) if total else _lit(0)
+    ts_day = _epoch_days(as_of) - _local_offset_days(as_of)
+    points = _complaints(p, ts_day=ts_day, scope=scope, statuses=statuses)
+    feature = _saturate("c.pts", p["complaints_saturation"])
+    sql = f"""
+    SELECT c.eid AS enterprise_id, {scale} * {feature} AS risk_complaints
+    FROM ({points}) c"""
+    return sql, _adapt([as_of])
+
+
 def features_query(
     *, policy: ScoringPolicy, as_of: datetime, scope: Scope, prepared: Prepared | None = None
 ) -> tuple[str, list]:
@@ -77,7 +116,7 @@ def features_query(
     )
     params: list = []
     one, zero = _lit(1), _lit(0)
-    half_life, c_half_life = p["half_life_days"], p["complaint_half_life_days"]
+    half_life = p["half_life_days"]
 
     # Violation points: imported history and our own submitted inspections, decayed to as_of.
     hist_violations = f"""
@@ -124,15 +163,7 @@ def features_query(
         WHERE o.issued_at < %s AND {scope.sql("o.enterprise_id")}
         GROUP BY o.enterprise_id"""
     params += [as_of, as_of, as_of, repair_from, as_of, as_of]
-    not_counted = ", ".join(f"'{s}'" for s in Complaint.NOT_COUNTED)
-    complaints = f"""
-        SELECT c.enterprise_id AS eid,
-               SUM(CASE WHEN c.status = 'verified' THEN {_lit(p["verified_complaint_weight"])} ELSE {one} END
-                   * {_decay(f"{_lit(ts_day)} - {_day('c.created_at', timestamp=True)}", c_half_life)})
-                   AS pts
-        FROM {_t(Complaint)} c
-        WHERE c.created_at < %s AND c.status NOT IN ({not_counted}) AND {scope.sql("c.enterprise_id")}
-        GROUP BY c.enterprise_id"""
+    complaints = _complaints(p, ts_day=ts_day, scope=scope)
     params.append(as_of)
     # The latest self-inspection submitted before as_of, its non-compliant share, and the findings
     # inspectors made afterwards on items it declared compliant (matched by the items' stable codes,

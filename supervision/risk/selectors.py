@@ -6,10 +6,12 @@ Scores are written only by supervision.risk.scoring; nothing here computes one. 
 supervision.risk.permissions.scores_visible_to (or ranked_enterprises_visible_to), never from an id alone.
 """
 
+import copy
 import math
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -33,8 +35,10 @@ from supervision.models import (
 )
 from supervision.risk import offsite, offsite_sql
 from supervision.risk.permissions import scores_visible_to
-from supervision.risk.policies import factor_labels
+from supervision.risk.policies import factor_labels, risk_level
+from supervision.risk.queries import complaints_query
 from supervision.risk.scoring import FACTORS
+from supervision.risk.sqltext import Scope
 
 TIERS = (1, 2, 3, 4)
 # Order name -> ORDER BY. "risk" and "tier" are served by the indexes score_ranking_risk and
@@ -625,6 +629,33 @@ def _recent_findings(enterprise: Enterprise) -> list[FindingFact]:
     ]
     facts.sort(key=lambda fact: fact.day, reverse=True)
     return facts[:FACTS_LIMIT]
+
+
+def complaint_points(*, score: EnterpriseScore, statuses: tuple[str, ...]) -> float:
+    """The complaints factor's points of ``score`` had it counted only the complaints in
+    ``statuses``: the score's own SQL (supervision.risk.queries.complaints_query) under its policy
+    and as of its moment. One query."""
+    sql, params = complaints_query(
+        policy=score.policy, as_of=score.as_of, scope=Scope(ids=(score.enterprise_id,)), statuses=statuses
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return float(row[1]) if row else 0.0
+
+
+def score_counting_complaints(*, score: EnterpriseScore, statuses: tuple[str, ...]) -> EnterpriseScore:
+    """A copy of ``score`` (never saved) whose complaints factor counts only the complaints in
+    ``statuses``; the total and the risk level follow, the tier stays as scored. ``score`` itself
+    when the factor comes out the same."""
+    shown = complaint_points(score=score, statuses=statuses)
+    if math.isclose(shown, score.risk_complaints, abs_tol=1e-9):
+        return score
+    seen = copy.copy(score)
+    seen.risk_complaints = shown
+    seen.risk = score.risk - score.risk_complaints + shown
+    seen.risk_level = risk_level(seen.risk, score.policy.params)
+    return seen
 
 
 def score_explain(*, enterprise: Enterprise, facts: bool = True) -> Explanation:

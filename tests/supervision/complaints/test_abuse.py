@@ -12,10 +12,11 @@ from PIL import ImageFile
 from core import codes, ratelimit
 from core.models import AuditEvent, Complaint, ComplaintFlood, District, Photo
 from supervision.complaints import services as triage
-from supervision.complaints.own_score import SHOWN_TO_BUSINESS, complaint_points
+from supervision.complaints.own_score import SHOWN_TO_BUSINESS
 from supervision.complaints.signals import complaint_flood_suspected
 from supervision.models import EnterpriseScore
 from supervision.risk.scoring import recompute_enterprise
+from supervision.risk.selectors import complaint_points
 from tests.core.test_photos import _png_bomb
 from tests.factories import MembershipFactory, RegulatorFactory, jpeg_bytes, make_team
 from tests.factories.images import png_bytes
@@ -223,7 +224,7 @@ def test_the_business_does_not_see_a_report_in_its_score_before_triage(scored, r
 
 
 def test_the_business_view_counts_triaged_complaints_exactly_as_the_engine(scored, regulator_user):
-    """Guards the recount in supervision.complaints.own_score against drifting from the SQL."""
+    """The business's recount (supervision.risk.queries.complaints_query) is the score's own sum."""
     enterprise = scored.enterprise
     team = make_team()
     for text in ("老鼠", "积水", "过期食品"):
