@@ -93,6 +93,16 @@ def regulator_q(regulator: Regulator) -> Q:
     return q
 
 
+def regulators_over_q(enterprise: Enterprise) -> Q:
+    """A filter for the Regulator rows with ``enterprise`` in scope: regulator_q read the other way
+    round (their department supervises its scene, or they have none; their district is its
+    district or an ancestor, or they have none). Kept beside regulator_q: the two must agree."""
+    path = enterprise.district.path
+    ancestors = [path[: index + 1] for index, char in enumerate(path) if char == "/"]
+    q = Q(department__isnull=True) | Q(department__in=enterprise.scene.departments.all())
+    return q & (Q(district__isnull=True) | Q(district__path__in=ancestors))
+
+
 def inspector_q(inspector: Inspector) -> Q:
     return Q(district__in=District.objects.filter(_subtree_q(list(inspector.districts.all()))))
 

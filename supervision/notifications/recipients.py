@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from core.models import Enterprise, Regulator
+from core.permissions import regulators_over_q
 from history.models import DataSource
 from supervision.models import InspectionTask, RectificationOrder
 
@@ -28,15 +29,9 @@ def order_team(order: RectificationOrder) -> QuerySet:
 
 
 def regulators_over(enterprise: Enterprise) -> QuerySet:
-    """Regulators with the enterprise in scope (core.permissions.regulator_q read the other way round:
-    their department supervises its scene, or they have none; their district is its district or an
-    ancestor, or they have none)."""
-    path = enterprise.district.path
-    prefixes = [path[: index + 1] for index, char in enumerate(path) if char == "/"]
-    scope = Q(department__isnull=True) | Q(department__in=enterprise.scene.departments.all())
-    scope &= Q(district__isnull=True) | Q(district__path__in=prefixes)
+    """Active users who regulate the enterprise (core.permissions.regulators_over_q)."""
     return User.objects.filter(
-        is_active=True, pk__in=Regulator.objects.filter(scope).values("user_id")
+        is_active=True, pk__in=Regulator.objects.filter(regulators_over_q(enterprise)).values("user_id")
     ).order_by("pk")
 
 

@@ -1,7 +1,15 @@
 import pytest
 
-from core.models import Department, District, Scene
-from core.permissions import enterprises_visible_to, mask_name, may_see_personal_data, roles_of
+from core.models import Department, District, Regulator, Scene
+from core.permissions import (
+    enterprises_visible_to,
+    in_scope,
+    mask_name,
+    may_see_personal_data,
+    regulator_q,
+    regulators_over_q,
+    roles_of,
+)
 from tests.factories import (
     EnterpriseFactory,
     InspectorFactory,
@@ -84,6 +92,28 @@ def test_a_city_regulator_sees_every_district(enterprise):
     haidian = EnterpriseFactory(district=District.objects.get(code="110108"))
     regulator = RegulatorFactory(district=District.objects.get(code="110000")).user
     assert visible(regulator) == {enterprise.uscc, haidian.uscc}
+
+
+def test_the_regulators_over_an_enterprise_are_exactly_those_who_have_it_in_scope():
+    """regulators_over_q (who hears of an enterprise) is regulator_q (what a regulator sees) read the
+    other way round: every pair of department/district regulator and street/district enterprise."""
+    departments = [None, *Department.objects.filter(code__in=["market_regulation", "health"])]
+    districts = [None, *District.objects.filter(code__in=["110000", "110105", "110105003", "110108"])]
+    for department in departments:
+        for district in districts:
+            if department or district:  # a regulator has one scope at least (regulator_has_scope)
+                RegulatorFactory(department=department, district=district)
+    enterprises = [
+        EnterpriseFactory(district=District.objects.get(code=district), scene=Scene.objects.get(code=scene))
+        for district in ("110105", "110105003", "110108", "110101001")
+        for scene in ("catering", "medical")
+    ]
+    regulators = list(Regulator.objects.select_related("district"))
+    for enterprise in enterprises:
+        over = set(Regulator.objects.filter(regulators_over_q(enterprise)).values_list("pk", flat=True))
+        seeing = {r.pk for r in regulators if in_scope(regulator_q(r), enterprise)}
+        assert over == seeing, enterprise.district.code
+    assert 0 < len(over) < len(regulators)
 
 
 def test_the_admin_sees_everything(admin_user, enterprise, far_enterprise):
