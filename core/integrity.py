@@ -148,3 +148,33 @@ def orphan_events(*, action: str, queryset: QuerySet, chunk_size: int) -> Iterat
         ids = [int(target_id) for _seq, target_id in batch if target_id.isdigit()]
         present = {str(pk) for pk in queryset.filter(pk__in=ids).values_list("pk", flat=True)}
         yield from ((seq, target_id) for seq, target_id in batch if target_id not in present)
+
+
+def unanchored(*, kind: str, ref: str, action: str, stored: str | None, recomputed: str) -> list[Finding]:
+    """A submitted record with no ``action`` event in the chain: say so (unanchored), and whether
+    its content still matches the hash stored on it."""
+    findings = [Finding(kind, ref, f"submitted, but no {action} event in the audit chain", True)]
+    if recomputed != stored:
+        findings.append(
+            Finding(
+                kind,
+                ref,
+                f"content does not match its stored hash: stored {short(stored)}, "
+                f"recomputed {short(recomputed)}",
+            )
+        )
+    return findings
+
+
+def submitter_mismatch(
+    *, kind: str, ref: str, submitted_by_id: int | None, event: AuditEvent
+) -> Finding | None:
+    """The record names another submitter than the user its submit event was written for."""
+    if event.actor_id == submitted_by_id:
+        return None
+    return Finding(
+        kind,
+        ref,
+        f"submitted_by changed after submit: stored user {submitted_by_id}, "
+        f"event #{event.seq} was by user {event.actor_id}",
+    )

@@ -27,6 +27,8 @@ from core.integrity import (
     events_for,
     orphan_events,
     short,
+    submitter_mismatch,
+    unanchored,
 )
 from core.models import AuditEvent
 from supervision.inspections.services.orders import rectification_content
@@ -128,19 +130,9 @@ def inspection_check(inspection: Inspection, events: list[AuditEvent]) -> list[F
     recorded = (event.data.get("content_hash") or "") if event else ""
     content, digest = _recompute(inspection, {h for h in (stored, recorded) if h})
     if event is None:
-        findings.append(
-            Finding("inspection", ref, "submitted, but no inspection.submit event in the audit chain", True)
+        return findings + unanchored(
+            kind="inspection", ref=ref, action=SUBMIT, stored=stored, recomputed=digest
         )
-        if digest != stored:
-            findings.append(
-                Finding(
-                    "inspection",
-                    ref,
-                    f"content does not match its stored hash: stored {short(stored)}, "
-                    f"recomputed {short(digest)}",
-                )
-            )
-        return findings
     mismatch = content_mismatch(
         kind="inspection",
         ref=ref,
@@ -152,15 +144,11 @@ def inspection_check(inspection: Inspection, events: list[AuditEvent]) -> list[F
     )
     if mismatch:
         findings.append(mismatch)
-    if event.actor_id != inspection.submitted_by_id:
-        findings.append(
-            Finding(
-                "inspection",
-                ref,
-                f"submitted_by changed after submit: stored user {inspection.submitted_by_id}, "
-                f"event #{event.seq} was by user {event.actor_id}",
-            )
-        )
+    submitter = submitter_mismatch(
+        kind="inspection", ref=ref, submitted_by_id=inspection.submitted_by_id, event=event
+    )
+    if submitter:
+        findings.append(submitter)
     count = getattr(inspection, "finding_count", None)
     if count is None:
         count = inspection.findings.count()

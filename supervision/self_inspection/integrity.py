@@ -14,7 +14,8 @@ from core.integrity import (
     content_mismatch,
     events_for,
     orphan_events,
-    short,
+    submitter_mismatch,
+    unanchored,
 )
 from core.models import AuditEvent
 from supervision.models import Result, SelfInspection
@@ -46,24 +47,7 @@ def self_inspection_check(self_inspection: SelfInspection, events: list[AuditEve
     content = self_inspection_content(self_inspection=self_inspection)
     digest, stored = content_digest(content), self_inspection.content_hash
     if not events:
-        findings = [
-            Finding(
-                "self-inspection",
-                ref,
-                "submitted, but no self_inspection.submit event in the audit chain",
-                True,
-            )
-        ]
-        if digest != stored:
-            findings.append(
-                Finding(
-                    "self-inspection",
-                    ref,
-                    f"content does not match its stored hash: stored {short(stored)}, "
-                    f"recomputed {short(digest)}",
-                )
-            )
-        return findings
+        return unanchored(kind="self-inspection", ref=ref, action=SUBMIT, stored=stored, recomputed=digest)
     findings = []
     if len(events) > 1:
         findings.append(Finding("self-inspection", ref, f"submitted {len(events)} times in the audit chain"))
@@ -79,15 +63,11 @@ def self_inspection_check(self_inspection: SelfInspection, events: list[AuditEve
     )
     if mismatch:
         findings.append(mismatch)
-    if event.actor_id != self_inspection.submitted_by_id:
-        findings.append(
-            Finding(
-                "self-inspection",
-                ref,
-                f"submitted_by changed after submit: stored user {self_inspection.submitted_by_id}, "
-                f"event #{event.seq} was by user {event.actor_id}",
-            )
-        )
+    submitter = submitter_mismatch(
+        kind="self-inspection", ref=ref, submitted_by_id=self_inspection.submitted_by_id, event=event
+    )
+    if submitter:
+        findings.append(submitter)
     return findings
 
 
