@@ -135,6 +135,18 @@ def test_the_note_changed_after_submit_is_named(submitted_inspection):
     assert f"inspection {submitted_inspection.pk}: the inspector's note changed after submit" in failure()
 
 
+def test_a_submitter_changed_after_submit_is_named(submitted_inspection, team):
+    other = next(
+        inspector.user for inspector in team if inspector.user_id != submitted_inspection.submitted_by_id
+    )
+    submit_event = events("inspection.submit", submitted_inspection).get()
+    Inspection.objects.filter(pk=submitted_inspection.pk).update(submitted_by=other)
+    assert (
+        f"inspection {submitted_inspection.pk}: submitted_by changed after submit: stored user {other.pk}, "
+        f"event #{submit_event.seq} was by user {submit_event.actor_id}"
+    ) in failure()
+
+
 def test_the_verification_page_says_the_record_behind_a_document_changed(record, submitted_inspection):
     assert "Valid: this document was issued by the platform and is unchanged." in page(record.public_id)
     InspectionAnswer.objects.filter(inspection=submitted_inspection, item__code="mar-2").update(

@@ -65,6 +65,16 @@ def test_an_answer_changed_under_an_event_from_before_parts_were_kept_says_which
     )
 
 
+def test_a_submitter_changed_after_submit_is_named(submitted):
+    other = MembershipFactory(enterprise=submitted.enterprise).user
+    event = AuditEvent.objects.get(action="self_inspection.submit")
+    SelfInspection.objects.filter(pk=submitted.pk).update(submitted_by=other)
+    assert (
+        f"self-inspection {submitted.pk}: submitted_by changed after submit: stored user {other.pk}, "
+        f"event #{event.seq} was by user {event.actor_id}"
+    ) in failure()
+
+
 def test_a_self_inspection_set_back_to_draft_is_named(submitted):
     SelfInspection.objects.filter(pk=submitted.pk).update(status=SelfInspection.Status.DRAFT)
     assert f"self-inspection {submitted.pk}: the audit chain records its submit" in failure()
