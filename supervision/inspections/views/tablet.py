@@ -40,6 +40,7 @@ PRECACHE = (
     "supervision/tablet_sync.js",
     "supervision/tablet.js",
     "supervision/inspection.js",
+    "supervision/signature_pad.js",
     "supervision/signature.js",
     "supervision/scan.js",
     "supervision/route.js",

@@ -1,16 +1,15 @@
-// Signature pads of the on-site record: draw with a finger or stylus (pointer events), clear,
-// confirm. A confirmed signature goes through inspection.js's outbox (window.LoopOutbox) as a PNG
+// Signature pads of the on-site record (drawn by signature_pad.js): draw, clear, confirm. A
+// confirmed signature goes through inspection.js's outbox (window.LoopOutbox) as a PNG
 // to the signatures API, so it survives a dropped connection or a reload like every answer.
 (function () {
   "use strict";
   var outbox = window.LoopOutbox;
   var section = document.getElementById("signatures");
-  if (!outbox || !section || !window.HTMLCanvasElement || !window.PointerEvent) {
+  if (!outbox || !section || !window.SignaturePad || !window.SignaturePad.supported()) {
     return;
   }
   var texts = section.dataset;
   var common = outbox.texts;
-  var MAX_WIDTH = 1500; // pixels: a clear signature, far below the server's size limit
   var pads = {};
 
   function keyOf(signer) {
@@ -21,107 +20,20 @@
     var canvas = signer.querySelector("canvas");
     var actions = signer.querySelector(".lp-pad-actions");
     var status = signer.querySelector("[data-sign-status]");
-    var context = canvas.getContext("2d");
-    var drawn = false;
-    var last = null;
-    var pointer = null;
 
     canvas.hidden = false;
     actions.hidden = false;
-
-    function blank() {
-      context.fillStyle = "#fff";
-      context.fillRect(0, 0, canvas.width, canvas.height);
-      context.lineWidth = Math.max(2, canvas.width / 250);
-      context.lineCap = "round";
-      context.lineJoin = "round";
-      context.strokeStyle = "#111";
-      context.fillStyle = "#111";
-    }
-
-    function paint(dataUrl) {
-      var image = new Image();
-      image.onload = function () {
-        blank();
-        context.drawImage(image, 0, 0, canvas.width, canvas.height);
-      };
-      image.src = dataUrl;
-      drawn = true;
-    }
-
-    function resize() {
-      var ratio = window.devicePixelRatio || 1;
-      var width = Math.round(Math.min(canvas.clientWidth * ratio, MAX_WIDTH));
-      if (!width || width === canvas.width) {
-        return;
-      }
-      var keep = drawn ? canvas.toDataURL("image/png") : null;
-      canvas.width = width;
-      canvas.height = Math.round(width / 3);
-      blank();
-      if (keep) {
-        paint(keep);
-      }
-    }
-
-    function point(event) {
-      var rect = canvas.getBoundingClientRect();
-      return {
-        x: ((event.clientX - rect.left) * canvas.width) / rect.width,
-        y: ((event.clientY - rect.top) * canvas.height) / rect.height,
-      };
-    }
-
-    canvas.addEventListener("pointerdown", function (event) {
-      if (pointer !== null) {
-        return; // a palm or a second finger
-      }
-      event.preventDefault();
-      pointer = event.pointerId;
-      canvas.setPointerCapture(event.pointerId);
-      last = point(event);
-      context.beginPath();
-      context.arc(last.x, last.y, context.lineWidth / 2, 0, 2 * Math.PI);
-      context.fill();
-      drawn = true;
+    var pad = new window.SignaturePad(canvas, function () {
       outbox.setStatus(status, "", "");
     });
 
-    canvas.addEventListener("pointermove", function (event) {
-      if (event.pointerId !== pointer) {
-        return;
-      }
-      event.preventDefault();
-      var events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-      if (!events.length) {
-        events = [event];
-      }
-      events.forEach(function (each) {
-        var next = point(each);
-        context.beginPath();
-        context.moveTo(last.x, last.y);
-        context.lineTo(next.x, next.y);
-        context.stroke();
-        last = next;
-      });
-    });
-
-    function end(event) {
-      if (event.pointerId === pointer) {
-        pointer = null;
-      }
-    }
-    canvas.addEventListener("pointerup", end);
-    canvas.addEventListener("pointercancel", end);
-
     signer.querySelector("[data-clear]").addEventListener("click", function () {
-      blank();
-      drawn = false;
+      pad.clear();
       outbox.setStatus(status, "", "");
     });
 
     signer.querySelector("[data-sign]").addEventListener("click", function () {
-      if (!drawn) {
+      if (!pad.drawn()) {
         outbox.setStatus(status, texts.tEmpty, "error");
         return;
       }
@@ -131,16 +43,15 @@
         body: {
           role: signer.dataset.role,
           inspector_id: signer.dataset.inspector ? Number(signer.dataset.inspector) : null,
-          png_base64: canvas.toDataURL("image/png"),
+          png_base64: pad.png(),
         },
       });
     });
 
-    window.addEventListener("resize", resize);
-    resize();
+    window.addEventListener("resize", pad.fit);
 
     return {
-      restore: paint,
+      restore: pad.paint,
       status: function (text, kind) {
         outbox.setStatus(status, text, kind);
       },

@@ -1359,93 +1359,23 @@
 
   function wirePad(journal, signer) {
     var canvas = signer.querySelector("canvas");
-    if (!canvas || !window.PointerEvent) {
+    if (!canvas || !window.SignaturePad || !window.SignaturePad.supported()) {
       return;
     }
     var key = signer.dataset.key;
-    var context = canvas.getContext("2d");
     var status = signer.querySelector("[data-sign-status]");
-    var drawn = false;
-    var last = null;
-    var pointer = null;
-
-    function blank() {
-      context.fillStyle = "#fff";
-      context.fillRect(0, 0, canvas.width, canvas.height);
-      context.lineWidth = Math.max(2, canvas.width / 250);
-      context.lineCap = "round";
-      context.lineJoin = "round";
-      context.strokeStyle = "#111";
-      context.fillStyle = "#111";
-    }
-
-    function fit() {
-      var ratio = window.devicePixelRatio || 1;
-      var width = Math.round(Math.min(canvas.clientWidth * ratio, 1500));
-      if (width && width !== canvas.width) {
-        canvas.width = width;
-        canvas.height = Math.round(width / 3);
-      }
-      blank();
-      var stored = journal.signatures[key];
-      if (stored) {
-        var image = new Image();
-        image.onload = function () {
-          context.drawImage(image, 0, 0, canvas.width, canvas.height);
-        };
-        image.src = stored.png_base64;
-        drawn = true;
-      }
-    }
-
-    function point(event) {
-      var rect = canvas.getBoundingClientRect();
-      return {
-        x: ((event.clientX - rect.left) * canvas.width) / rect.width,
-        y: ((event.clientY - rect.top) * canvas.height) / rect.height,
-      };
-    }
-
-    canvas.addEventListener("pointerdown", function (event) {
-      if (pointer !== null) {
-        return;
-      }
-      event.preventDefault();
-      pointer = event.pointerId;
-      canvas.setPointerCapture(event.pointerId);
-      last = point(event);
-      context.beginPath();
-      context.arc(last.x, last.y, context.lineWidth / 2, 0, 2 * Math.PI);
-      context.fill();
-      drawn = true;
+    var pad = new window.SignaturePad(canvas, function () {
       status.textContent = "";
     });
-    canvas.addEventListener("pointermove", function (event) {
-      if (event.pointerId !== pointer) {
-        return;
-      }
-      event.preventDefault();
-      var next = point(event);
-      context.beginPath();
-      context.moveTo(last.x, last.y);
-      context.lineTo(next.x, next.y);
-      context.stroke();
-      last = next;
-    });
-    function end(event) {
-      if (event.pointerId === pointer) {
-        pointer = null;
-      }
+    if (journal.signatures[key]) {
+      pad.paint(journal.signatures[key].png_base64);
     }
-    canvas.addEventListener("pointerup", end);
-    canvas.addEventListener("pointercancel", end);
     signer.querySelector("[data-clear]").addEventListener("click", function () {
-      blank();
-      drawn = false;
+      pad.clear();
       status.textContent = "";
     });
     signer.querySelector("[data-sign]").addEventListener("click", function () {
-      if (!drawn) {
+      if (!pad.drawn()) {
         status.textContent = T.draw_first;
         status.className = "lp-status error";
         return;
@@ -1454,7 +1384,7 @@
       journal.signatures[key] = {
         role: parts[0],
         inspector_id: parts[1] ? Number(parts[1]) : null,
-        png_base64: canvas.toDataURL("image/png"),
+        png_base64: pad.png(),
         at: nowIso(),
       };
       save(journal).then(function (ok) {
@@ -1464,7 +1394,6 @@
         }
       });
     });
-    fit();
   }
 
   // The server's rules, checked on the tablet first so that the inspector can put things right on
