@@ -364,6 +364,17 @@ COMPLAINT_FLOOD_PER_DAY = env_int("COMPLAINT_FLOOD_PER_DAY", 50, minimum=2)
 # Failed scans of /c/<token> (unknown, malformed, revoked or replaced codes) recorded one by one per
 # client per minute; beyond that the last one recorded counts the rest. Every shown scan is recorded.
 SCAN_FAILURES_RECORDED_PER_MINUTE = env_int("SCAN_FAILURES_RECORDED_PER_MINUTE", 10, minimum=1)
+# Shown scans are written in batches (core.scanlog): up to SCAN_LOG_BATCH rows, or whatever waited
+# SCAN_LOG_FLUSH_MS, in one INSERT, and the rest when a worker stops gracefully. A worker killed
+# outright (SIGKILL, a crash) loses at most its last second of shown scans; failed scans are written
+# at once. SCAN_LOG_BATCH=1 writes every scan in its own request (the test suite does).
+SCAN_LOG_BATCH = env_int("SCAN_LOG_BATCH", 200, minimum=1)
+SCAN_LOG_FLUSH_MS = env_int("SCAN_LOG_FLUSH_MS", 1000, minimum=10)
+# The public card's panels (published results, tier badge, manual notice) of an enterprise are kept
+# in each worker's memory this long: a result published or a tier changed shows on the public card
+# up to this late. The code itself is checked at every scan (a revoked code is refused at once),
+# and the faces of signed-in users are never kept. 0: computed at every scan (the test suite).
+SCAN_CARD_CACHE_SECONDS = env_int("SCAN_CARD_CACHE_SECONDS", 30, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The most items one checklist may have: an import with more is refused (an inspection answers each).

@@ -165,11 +165,12 @@ def code_resolve(raw: str) -> Resolution:
     token = normalize_token(raw)
     if token is None:
         return Resolution("malformed")
-    code = (
-        IdentityCode.objects.select_related("enterprise__scene", "enterprise__district")
-        .filter(token=token)
-        .first()
-    )
+    # Sliced, not .first(): the token is unique, and an ORDER BY would be compiled for nothing
+    # (this runs at every scan).
+    found = IdentityCode.objects.select_related("enterprise__scene", "enterprise__district").filter(
+        token=token
+    )[:1]
+    code = next(iter(found), None)
     if code is None:
         return Resolution("unknown")
     if code.status != IdentityCode.Status.ACTIVE:

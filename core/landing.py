@@ -13,6 +13,7 @@ from core import clients
 from core.codes import code_resolve
 from core.models import Enterprise, IdentityCode, ScanEvent
 from core.permissions import landing_view_for
+from core.scanlog import scan_log
 from core.text import escape_control_characters
 
 # Outcome -> HTTP status of the landing: only an active code shows anything.
@@ -31,13 +32,13 @@ class Landing:
 
 
 def _record(request, *, token: str, outcome: str, code, view: str, channel: str) -> None:
-    """One row per scan; a failed scan beyond the client's allowance for the minute is counted on
-    the last row recorded instead (_counted_as_repeat), so probing shows without filling the table."""
+    """One row per scan. A shown scan joins the worker's next batch (core.scanlog); a failed one is
+    written at once, or, beyond the client's allowance for the minute, counted on the last row
+    recorded instead (_counted_as_repeat), so probing shows without filling the table."""
     client = clients.client_key(request)
-    if outcome != ScanEvent.Outcome.OK and _counted_as_repeat(client):
-        return
     user = request.user if request.user.is_authenticated else None
-    ScanEvent.objects.create(
+    event = ScanEvent(
+        at=timezone.now(),
         # Control characters written out: PostgreSQL stores no NUL, and probing must still show.
         token=escape_control_characters(token)[:64],
         code=code,
@@ -49,6 +50,12 @@ def _record(request, *, token: str, outcome: str, code, view: str, channel: str)
         user_agent=escape_control_characters(clients.user_agent(request))[:300],
         client=client,
     )
+    if outcome == ScanEvent.Outcome.OK:
+        scan_log.add(event)
+        return
+    with transaction.atomic():
+        if not _counted_as_repeat(client):
+            event.save(force_insert=True)
 
 
 def _counted_as_repeat(client: str) -> bool:
@@ -79,7 +86,6 @@ def scan_record_refused(request, raw_token: str, *, channel: str) -> None:
     _record(request, token=raw_token, outcome="malformed", code=None, view="", channel=channel)
 
 
-@transaction.atomic
 def landing_resolve(request, raw_token: str, *, channel: str = "web", record: bool = True) -> Landing:
     """Resolve and record one scan. Failed scans are recorded too: that is how probing shows.
     ``record=False`` re-renders a landing (a report form with errors) without counting a second scan."""

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models.register import Enterprise
@@ -56,7 +57,8 @@ class ScanEvent(models.Model):
         REVOKED = "revoked", _("revoked code")
         REPLACED = "replaced", _("replaced code")
 
-    at = models.DateTimeField(auto_now_add=True)
+    # When the scan was served: set in the request, not when its batch is written (core.scanlog).
+    at = models.DateTimeField(default=timezone.now, editable=False)
     token = models.CharField(max_length=64, help_text=_("what was scanned, cut to 64 characters"))
     code = models.ForeignKey(
         IdentityCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"

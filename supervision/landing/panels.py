@@ -8,10 +8,15 @@ ground floor's own records (codes, scans, reports). Shared by the page and the s
 enterprise's timeline is not a panel: the page adds its newest entries (supervision.landing.timeline).
 """
 
+import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from cachetools import TTLCache
+from django.conf import settings
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from checklists.notices import manual_notice
@@ -64,14 +69,57 @@ def landing_open(request, raw_token: str, *, channel: str = "web", record: bool 
     return landing
 
 
-def panels_for(view: str, enterprise: Enterprise, user) -> dict:
-    extra: dict = {
-        # 一公开, the same for every viewer and in the scan API: the latest published results and
-        # the tier badge (tier and credit rating, never the risk score; see supervision.publication).
+def public_panels(enterprise: Enterprise) -> dict:
+    """一公开, the same for every viewer and in the scan API: the latest published results and the
+    tier badge (tier and credit rating, never the risk score; see supervision.publication), and
+    whether the business acknowledged its manual."""
+    return {
         "published_results": [asdict(result) for result in published_results_for(enterprise=enterprise)],
         "tier": public_tier(enterprise=enterprise),
         "manual_notice": manual_notice(enterprise=enterprise),
     }
+
+
+class _CardCache:
+    """The public face's panels per enterprise and language, kept SCAN_CARD_CACHE_SECONDS in this
+    process (settings.py says what that allows). One worker's memory: nothing to share or
+    invalidate, a popular code's card is computed once per worker and period."""
+
+    SIZE = 20_000  # cards (a few KB each): a worker's busiest codes
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: TTLCache | None = None
+        self.clock = time.monotonic  # what the cards' age is measured on
+
+    def get(self, enterprise: Enterprise) -> dict:
+        ttl = settings.SCAN_CARD_CACHE_SECONDS
+        if ttl <= 0:
+            return public_panels(enterprise)
+        key = (enterprise.pk, get_language())
+        with self._lock:
+            if self._cache is None or self._cache.ttl != ttl:
+                self._cache = TTLCache(maxsize=self.SIZE, ttl=ttl, timer=lambda: self.clock())
+            cached = self._cache.get(key)
+        if cached is None:
+            cached = public_panels(enterprise)
+            with self._lock:
+                self._cache[key] = cached
+        # A copy: the caller adds its face's own panels to it.
+        return dict(cached)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache = None
+
+
+public_cards = _CardCache()
+
+
+def panels_for(view: str, enterprise: Enterprise, user) -> dict:
+    if view == "public":
+        return public_cards.get(enterprise)
+    extra = public_panels(enterprise)
     if view in {"inspector", "regulator", "business"}:
         extra["latest_self_inspection"] = self_inspection_latest_submitted(enterprise=enterprise)
     if view == "regulator":
