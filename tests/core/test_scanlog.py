@@ -25,10 +25,16 @@ from tests.factories import EnterpriseFactory
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _token(index: int) -> str:
+    return f"23456789ABCDEFGHJKMN{'ABCDEFGH'[index]}Q"
+
+
 @pytest.fixture
 def codes(db):
     return [
-        IdentityCode.objects.create(enterprise=EnterpriseFactory(), token=f"23456789ABCDEFGHJKMN{'ABCDEFGH'[i]}Q")
+        IdentityCode.objects.create(
+            enterprise=EnterpriseFactory(), token=f"23456789ABCDEFGHJKMN{'ABCDEFGH'[i]}Q"
+        )
         for i in range(4)
     ]
 
@@ -145,7 +151,9 @@ def test_a_server_stopped_gracefully_writes_every_shown_scan_it_held(tmp_path):
 
     reference.load(District, Department, Scene)
     codes = [
-        IdentityCode.objects.create(enterprise=EnterpriseFactory(), token=f"23456789ABCDEFGHJKMN{'ABCDEFGH'[i]}Q")
+        IdentityCode.objects.create(
+            enterprise=EnterpriseFactory(), token=f"23456789ABCDEFGHJKMN{'ABCDEFGH'[i]}Q"
+        )
         for i in range(5)
     ]
     database = connection.settings_dict

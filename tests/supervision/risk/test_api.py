@@ -58,6 +58,35 @@ def test_the_ranking_lists_scores_with_their_factor_contributions(world, admin_u
     assert first["policy_version"] == 1
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("params", [{}, {"order": "credit"}, {"licence": "all", "page_size": 2, "page": 2}])
+def test_a_ranking_page_is_exactly_what_its_schema_documents(world, admin_user, language, params):
+    """The page is written without ninja's validation on the way out (supervision.risk.api
+    ranking_page): it must still be PagedScoreOut, and each row what the breakdown says of it."""
+    from supervision.risk.api import PagedScoreOut
+
+    client = client_for(admin_user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    response = client.get("/api/v1/ranking", params)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    page = PagedScoreOut.model_validate(body, by_alias=False, by_name=True).model_dump(mode="json")
+    for row in [*page["items"], *body["items"]]:
+        row.pop("as_of")  # the same moment, written to the millisecond by the API
+    assert page == body
+    assert body["items"]
+    for item in body["items"]:
+        detail = client.get(f"/api/v1/ranking/{item['uscc']}").json()["score"]
+        assert {k: v for k, v in detail.items() if k not in {"open_order", "more_open_orders", "as_of"}} == {
+            k: v for k, v in item.items() if k not in {"open_order", "more_open_orders"}
+        }
+    names = {item["district"]["code"]: item["district"]["name"] for item in body["items"]}
+    assert names.get("110105", "Chaoyang" if language == "en" else "朝阳区") == (
+        "Chaoyang" if language == "en" else "朝阳区"
+    )
+    assert "110105" in names or params
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
