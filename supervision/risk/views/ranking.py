@@ -17,8 +17,8 @@ from django.db import transaction
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -167,15 +167,14 @@ def _bars(score, labels: dict[str, str]) -> SafeString:
     for factor, points in ranking.contributions(score).items():
         if points >= 0.05:
             css = f"f-{factor}" if factor in FACTORS else "f-offsite"
+            # Plain text, then one mark_safe: format_html_join escaping every value was a fifth of
+            # the page's time. The numbers are ours; the label and the class name are escaped.
             segments.append(
-                (css, _fixed(x, 2), _fixed(points, 2), labels.get(factor, factor), _fixed(points, 1))
+                f'<rect class="{escape(css)}" x="{_fixed(x, 2)}" y="0" width="{_fixed(points, 2)}" '
+                f'height="10"><title>{escape(labels.get(factor, factor))}: {_fixed(points, 1)}</title></rect>'
             )
             x += points
-    return format_html_join(
-        "",
-        '<rect class="{}" x="{}" y="0" width="{}" height="10"><title>{}: {}</title></rect>',
-        segments,
-    )
+    return mark_safe("".join(segments))  # every value above is escaped or a number
 
 
 def _offsite_legend(count: int) -> list[tuple[str, str, str]]:
