@@ -200,3 +200,14 @@ def test_an_enterprise_without_a_point_lists_no_nearby_signals(street, regulator
     body = client_for(regulator_user).get(f"/api/v1/ranking/{street.uscc}").json()
 
     assert body["nearby"] == []
+
+
+def test_a_factor_label_is_escaped_in_the_rankings_bars(enterprise, regulator_user, time_machine):
+    """A regulator names an off-site factor; the name is text, not markup, wherever it is drawn."""
+    time_machine.move_to(timezone.make_aware(datetime(2026, 6, 1, 10, 0)), tick=False)
+    attribute(enterprise, "risk_class", "high", date(2025, 1, 1), source=data_source("health_register"))
+    named = {**RISK_CLASS, "label": {"zh": "<b>登记</b>", "en": '<img src=x onerror="alert(1)">'}}
+    scoring.recompute_all(policy=offsite_policy(named, only=False, adopt=True))
+    page = client_for(regulator_user).get("/ranking/").content.decode()
+    assert "<title>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;: " in page
+    assert "<img src=x" not in page
