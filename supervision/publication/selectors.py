@@ -174,8 +174,17 @@ def published_list(
 
 
 def published_results_for(*, enterprise: Enterprise, now: datetime | None = None) -> list[PublishedResult]:
-    """The public card's latest published results of one enterprise."""
-    return public_rows(published_list(now=now).filter(enterprise=enterprise)[:CARD_RESULTS])
+    """The public card's latest published results of one enterprise (every scan of a code shows
+    them): the enterprise is the one in hand, not joined again for each result."""
+    inspections = list(
+        published_inspections(now=now)
+        .filter(enterprise=enterprise)
+        .select_related("objection")
+        .order_by("-submitted_at", "-pk")[:CARD_RESULTS]
+    )
+    for inspection in inspections:
+        inspection.enterprise = enterprise
+    return public_rows(inspections)
 
 
 class PublicTier(str):
@@ -202,7 +211,10 @@ class PublicTier(str):
 
 
 def public_tier(*, enterprise: Enterprise) -> PublicTier | None:
-    score = EnterpriseScore.objects.filter(enterprise=enterprise).values_list("tier", "credit").first()
+    # Sliced, not .first(): one score per enterprise, and no ORDER BY to build at every scan.
+    score = next(
+        iter(EnterpriseScore.objects.filter(enterprise=enterprise).values_list("tier", "credit")[:1]), None
+    )
     return PublicTier(tier=score[0], credit=score[1]) if score else None
 
 
