@@ -150,6 +150,16 @@ def orphan_events(*, action: str, queryset: QuerySet, chunk_size: int) -> Iterat
         yield from ((seq, target_id) for seq, target_id in batch if target_id not in present)
 
 
+def no_longer_submitted(*, kind: str, action: str, submitted: QuerySet, chunk_size: int) -> Iterator[Finding]:
+    """A finding for every ``action`` event whose record is not among ``submitted`` any more."""
+    for seq, target_id in orphan_events(action=action, queryset=submitted, chunk_size=chunk_size):
+        yield Finding(
+            kind,
+            target_id,
+            f"the audit chain records its submit (event #{seq}), but it is no longer a submitted record",
+        )
+
+
 def unanchored(*, kind: str, ref: str, action: str, stored: str | None, recomputed: str) -> list[Finding]:
     """A submitted record with no ``action`` event in the chain: say so (unanchored), and whether
     its content still matches the hash stored on it."""

@@ -25,6 +25,7 @@ from core.integrity import (
     chunks,
     content_mismatch,
     events_for,
+    no_longer_submitted,
     orphan_events,
     short,
     submitter_mismatch,
@@ -177,12 +178,9 @@ def inspections_check(*, chunk_size: int, files: bool, tally: Counter) -> Iterat
         for inspection in chunk:
             tally["inspections"] += 1
             yield from inspection_check(inspection, events.get(str(inspection.pk), []))
-    for seq, target_id in orphan_events(action=SUBMIT, queryset=submitted, chunk_size=chunk_size):
-        yield Finding(
-            "inspection",
-            target_id,
-            f"the audit chain records its submit (event #{seq}), but it is no longer a submitted record",
-        )
+    yield from no_longer_submitted(
+        kind="inspection", action=SUBMIT, submitted=submitted, chunk_size=chunk_size
+    )
 
 
 # --- orders and rectifications ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from core.integrity import (
     chunks,
     content_mismatch,
     events_for,
-    orphan_events,
+    no_longer_submitted,
     submitter_mismatch,
     unanchored,
 )
@@ -83,9 +83,6 @@ def self_inspections_check(*, chunk_size: int, files: bool, tally: Counter) -> I
         for self_inspection in chunk:
             tally["self-inspections"] += 1
             yield from self_inspection_check(self_inspection, events.get(str(self_inspection.pk), []))
-    for seq, target_id in orphan_events(action=SUBMIT, queryset=submitted, chunk_size=chunk_size):
-        yield Finding(
-            "self-inspection",
-            target_id,
-            f"the audit chain records its submit (event #{seq}), but it is no longer a submitted record",
-        )
+    yield from no_longer_submitted(
+        kind="self-inspection", action=SUBMIT, submitted=submitted, chunk_size=chunk_size
+    )
