@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_record
 from core.errors import DomainError, NotFound
 from core.models import Enterprise, IdentityCode
+from core.prepared import PreparedGet
 
 TOKEN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TOKEN_LENGTH = 22
@@ -160,17 +161,17 @@ class Resolution:
     code: IdentityCode | None = None
 
 
+# Read at every scan: by one statement written once per database (core.prepared), not a
+# select_related compiled by the ORM on each call (issue 17, bench/side_by_side.py).
+_codes = PreparedGet(IdentityCode, by="token", related=("enterprise__scene", "enterprise__district"))
+
+
 def code_resolve(raw: str) -> Resolution:
     """What a scanned token stands for. Only an active code leads to the enterprise."""
     token = normalize_token(raw)
     if token is None:
         return Resolution("malformed")
-    # Sliced, not .first(): the token is unique, and an ORDER BY would be compiled for nothing
-    # (this runs at every scan).
-    found = IdentityCode.objects.select_related("enterprise__scene", "enterprise__district").filter(
-        token=token
-    )[:1]
-    code = next(iter(found), None)
+    code = _codes.get(token)
     if code is None:
         return Resolution("unknown")
     if code.status != IdentityCode.Status.ACTIVE:

@@ -29,6 +29,7 @@ from core.models import (
     ScanEvent,
     Scene,
 )
+from core.prepared import PreparedGet, PreparedValues
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ class Roles:
         return "public"
 
 
+# Read once per signed-in request: by statements written once per database (core.prepared), not
+# compiled by the ORM each time (issue 17: a third of the ranking API's time had gone here).
+_regulators = PreparedGet(Regulator, by="user", related=("department", "district"))
+_inspectors = PreparedGet(Inspector, by="user", related=("department",))
+_memberships = PreparedValues(EnterpriseMembership, "enterprise_id", by="user")
+
+
 def roles_of(user) -> Roles:
     """Look the user's roles up once per request (cached on the user object)."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -65,13 +73,9 @@ def roles_of(user) -> Roles:
         return cached
     roles = Roles(
         is_admin=user.is_superuser,
-        regulator=Regulator.objects.select_related("department", "district").filter(user=user).first(),
-        inspector=Inspector.objects.select_related("department").filter(user=user, active=True).first(),
-        enterprise_ids=tuple(
-            EnterpriseMembership.objects.filter(user=user)
-            .order_by("enterprise_id")
-            .values_list("enterprise_id", flat=True)
-        ),
+        regulator=_regulators.get(user.pk),
+        inspector=inspector if (inspector := _inspectors.get(user.pk)) and inspector.active else None,
+        enterprise_ids=tuple(_memberships.get(user.pk)),
     )
     user._roles_cache = roles
     return roles

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from core.audit import audit_record
 from core.errors import DomainError
 from core.models import ApiToken
+from core.prepared import PreparedGet
 
 TOKEN_PREFIX = "sp_"
 # Writing last_used_at on every request would turn each read into a write.
@@ -127,18 +128,21 @@ def tokens_revoke_all(*, user) -> list[int]:
     return ids
 
 
+# Every tablet request passes here: the token and its user are read by one statement written once
+# per database (core.prepared), not compiled by the ORM on each call, which had cost more CPU than
+# all the rest of an answer autosave (issue 17, bench/autosave.py).
+_tokens = PreparedGet(ApiToken, by="key_hash", related=("user",))
+
+
 def token_authenticate(raw: str) -> ApiToken | None:
+    """The token ``raw`` stands for, its user loaded: one of ours, not revoked, not expired, of an
+    active user (its last_used_at marked); else None."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(
-            key_hash=secret_digest(raw), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True
-        )
-        .first()
-    )
-    if token is None:
+    token = _tokens.get(secret_digest(raw))
+    if token is None or token.revoked_at is not None or token.expires_at <= timezone.now():
+        return None
+    if not token.user.is_active:
         return None
     mark_used(token)
     return token

@@ -1,0 +1,157 @@
+"""One row and the rows its foreign keys lead to, read by a statement written once per database.
+
+Some lookups run on every request of the busiest paths: a bearer token with its user (every tablet
+request), an identity code with its enterprise, the enterprise's district and scene (every scan).
+Through the ORM each of them compiles a select_related query on each call, and on those paths the
+compiling cost more CPU than the database did (issue 17: bench/autosave.py, bench/side_by_side.py).
+``PreparedGet`` writes that SELECT once per database alias and turns a row into the same model
+instances select_related would give: every concrete field loaded, the backend's converters applied
+(SQLite returns datetimes as text), the related objects cached on their foreign keys.
+
+    codes = PreparedGet(IdentityCode, by="token", related=("enterprise__scene", "enterprise__district"))
+    code = codes.get("AbC...")  # or None
+
+The column ``by`` names must be unique: the first row found is the answer.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+from django.db import connections, router
+from django.db.models import Model
+
+
+@dataclass
+class _Node:
+    """A model in the join: its table's alias, its fields' place in the row, the nodes its foreign
+    keys lead to."""
+
+    model: type[Model]
+    alias: str
+    via: object = None  # the ForeignKey from the parent that leads here
+    children: list["_Node"] = field(default_factory=list)
+    start: int = 0
+    stop: int = 0
+
+
+class PreparedGet:
+    def __init__(self, model: type[Model], *, by: str, related: tuple[str, ...] = ()):
+        self.model = model
+        self.by = model._meta.get_field(by)
+        self.related = related
+        self._statements: dict[str, _Statement] = {}
+        self._lock = threading.Lock()
+
+    def get(self, value, *, using: str | None = None) -> Model | None:
+        alias = using or router.db_for_read(self.model)
+        statement = self._statements.get(alias)
+        if statement is None:
+            with self._lock:
+                statement = self._statements.setdefault(alias, _Statement(self, alias))
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, [self.by.get_db_prep_value(value, connection)])
+            row = cursor.fetchone()
+        return None if row is None else statement.load(row, connection)
+
+
+class PreparedValues:
+    """One column's values, in order, of the rows where the column ``by`` names holds a value: a
+    statement written once per database, as PreparedGet's.
+
+        PreparedValues(EnterpriseMembership, "enterprise_id", by="user").get(user.pk)  # [3, 17]
+    """
+
+    def __init__(self, model: type[Model], column: str, *, by: str):
+        self.model = model
+        self.column = model._meta.get_field(column)
+        self.by = model._meta.get_field(by)
+        self._sql: dict[str, str] = {}
+
+    def get(self, value, *, using: str | None = None) -> list:
+        alias = using or router.db_for_read(self.model)
+        connection = connections[alias]
+        sql = self._sql.get(alias)
+        if sql is None:
+            quote = connection.ops.quote_name
+            column = quote(self.column.column)
+            sql = self._sql[alias] = (
+                f"SELECT {column} FROM {quote(self.model._meta.db_table)}"
+                f" WHERE {quote(self.by.column)} = %s ORDER BY {column}"
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.by.get_db_prep_value(value, connection)])
+            return [row[0] for row in cursor.fetchall()]
+
+
+class _Statement:
+    """The SELECT and the row's conversion for one database alias. The statement and the converters
+    depend on the backend and the settings only: the same for every thread's connection."""
+
+    def __init__(self, prepared: PreparedGet, alias: str):
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        self.alias = alias
+        self.root = _Node(prepared.model, "t0")
+        aliases = iter(f"t{n}" for n in range(1, 100))
+        for path in prepared.related:
+            node = self.root
+            for name in path.split("__"):
+                fk = node.model._meta.get_field(name)
+                child = next((c for c in node.children if c.via is fk), None)
+                if child is None:
+                    child = _Node(fk.related_model, next(aliases), via=fk)
+                    node.children.append(child)
+                node = child
+
+        columns, joins, self.fields = [], [], []
+
+        def place(node: _Node, parent: _Node | None) -> None:
+            node.start = len(self.fields)
+            for f in node.model._meta.concrete_fields:
+                columns.append(f"{node.alias}.{quote(f.column)}")
+                self.fields.append(f)
+            node.stop = len(self.fields)
+            if parent is not None:
+                # A nullable foreign key may lead nowhere: its related object is then None, as with
+                # select_related's LEFT OUTER JOIN.
+                kind = "LEFT OUTER JOIN" if node.via.null else "INNER JOIN"
+                target = node.via.target_field.column
+                joins.append(
+                    f" {kind} {quote(node.model._meta.db_table)} {node.alias}"
+                    f" ON {node.alias}.{quote(target)} = {parent.alias}.{quote(node.via.column)}"
+                )
+            for child in node.children:
+                place(child, node)
+
+        place(self.root, None)
+        self.sql = (
+            f"SELECT {', '.join(columns)} FROM {quote(prepared.model._meta.db_table)} t0"
+            f"{''.join(joins)} WHERE t0.{quote(prepared.by.column)} = %s"
+        )
+        self.converters = [
+            (n, converters) for n, f in enumerate(self.fields) if (converters := _converters(f, connection))
+        ]
+
+    def load(self, row, connection) -> Model:
+        values = list(row)
+        for n, converters in self.converters:
+            for converter, column in converters:
+                values[n] = converter(values[n], column, connection)
+        return self._instance(self.root, values)
+
+    def _instance(self, node: _Node, values: list) -> Model:
+        instance = node.model.from_db(self.alias, None, values[node.start : node.stop])
+        for child in node.children:
+            pk = values[child.start + child.model._meta.concrete_fields.index(child.model._meta.pk)]
+            related = None if pk is None else self._instance(child, values)
+            child.via.set_cached_value(instance, related)
+        return instance
+
+
+def _converters(f, connection) -> list:
+    column = f.get_col(f.model._meta.db_table)
+    return [
+        (converter, column)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    ]
