@@ -377,21 +377,31 @@ SCORE_COLUMNS = (
 
 
 def upsert_query(
-    *, policy: ScoringPolicy, as_of: datetime, scope: Scope, prepared: Prepared | None = None
+    *,
+    policy: ScoringPolicy,
+    as_of: datetime,
+    scope: Scope,
+    prepared: Prepared | None = None,
+    into: str | None = None,
 ) -> tuple[str, list]:
-    """INSERT ... SELECT ... ON CONFLICT DO UPDATE: the scores of every enterprise in scope."""
+    """INSERT ... SELECT ... ON CONFLICT DO UPDATE: the scores of every enterprise in scope. ``into``:
+    a table of the score table's shape that holds none of these enterprises yet (the full recompute's
+    new table, supervision.risk.rebuild), written by a plain INSERT."""
     select, params = score_query(policy=policy, as_of=as_of, scope=scope, prepared=prepared)
     columns = [*SCORE_COLUMNS, "policy_id", "as_of"]
-    table = _t(EnterpriseScore)
     dishonest = "q.credit_dishonest = 1" if connection.vendor == "postgresql" else "q.credit_dishonest"
     select_list = ", ".join(
         f"({dishonest})" if column == "credit_dishonest" else f"q.{column}" for column in SCORE_COLUMNS
     )
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "enterprise_id")
+    if into is not None:
+        conflict = ""
+    else:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "enterprise_id")
+        conflict = f"ON CONFLICT (enterprise_id) DO UPDATE SET {updates}"
     # "WHERE 1 = 1" keeps SQLite's parser from reading ON CONFLICT as a join constraint.
     sql = f"""
-    INSERT INTO {table} ({", ".join(columns)})
+    INSERT INTO {into or _t(EnterpriseScore)} ({", ".join(columns)})
     SELECT {select_list}, {int(policy.pk)}, %s FROM ({select}) q WHERE 1 = 1
-    ON CONFLICT (enterprise_id) DO UPDATE SET {updates}"""
+    {conflict}"""
     # The as_of placeholder in the select list comes before the subquery's placeholders.
     return sql, [*_adapt([as_of]), *params]

@@ -56,7 +56,7 @@ from django.utils import timezone
 
 from core.models import Enterprise
 from supervision.models import EnterpriseScore, ScoringPolicy
-from supervision.risk import offsite_sql
+from supervision.risk import offsite_sql, rebuild
 
 # The policy and the query live in their own modules; callers (pages, the API, planning, the
 # back-test, tests, bench/) keep reading them from here.
@@ -132,9 +132,16 @@ def recompute_workers() -> int:
     INSERT ... SELECT runs on one core (version 15 plans no parallel workers for it), so chunks
     side by side use the others. One inside a transaction: other connections would neither see
     its uncommitted rows nor be undone with it. One on SQLite, which has one writer."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not _rebuilds():
         return 1
     return settings.SCORE_RECOMPUTE_WORKERS
+
+
+def _rebuilds() -> bool:
+    """Whether a full recompute writes a new table and swaps it in (supervision.risk.rebuild):
+    on PostgreSQL, outside a transaction (the chunks commit on their own connections). Otherwise
+    the score table's rows are updated in place, chunk after chunk."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 def _run_apart(sql: str, params: list) -> None:
@@ -154,9 +161,11 @@ def recompute_all(
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
 ) -> RecomputeReport:
-    """Rescore every enterprise, one set-based statement per chunk of ids (each its own transaction,
-    so locks stay short and a crash loses at most one chunk, which the next run redoes), ``workers``
-    chunks at once (default: recompute_workers())."""
+    """Rescore every enterprise, one set-based statement per chunk of ids, ``workers`` chunks at
+    once (default: recompute_workers()). On PostgreSQL the scores go to a new table that replaces
+    the score table when every chunk is done (supervision.risk.rebuild): a failure leaves the
+    old scores as they were. Elsewhere each chunk updates the score table in its own transaction
+    (or the caller's), so a crash loses at most one chunk, which the next run redoes."""
     started = time.perf_counter()
     policy = policy or current_policy()
     as_of = as_of or timezone.now()
@@ -166,29 +175,33 @@ def recompute_all(
     count = 0
     if lo is not None:
         starts = list(range(lo, hi + 1, chunk))
+        rebuilds = _rebuilds()
         # Off-site factors: the register values' features and the signals around every
         # enterprise's cell, computed once for all chunks (in tables every worker can read).
+        # Shared, the recomputes also take turns (an advisory lock, released by drop).
         prepared = offsite_sql.prepared_for(policy, fresh=True)
         try:
-            prepared = offsite_sql.prepare(policy=policy, as_of=as_of, prepared=prepared, shared=workers > 1)
-            statements = [
-                upsert_query(
-                    policy=policy, as_of=as_of, scope=Scope(lo=start, hi=start + chunk), prepared=prepared
-                )
-                for start in starts
-            ]
-            if workers > 1:
-                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recompute") as pool:
-                    running = [pool.submit(_run_apart, sql, params) for sql, params in statements]
-                    for done, future in enumerate(as_completed(running), 1):
-                        future.result()  # a failed chunk fails the recompute (the others still finish)
-                        if progress:
-                            progress(done, len(starts))
-            else:
-                for done, (sql, params) in enumerate(statements, 1):
-                    _run(sql, params)
-                    if progress:
-                        progress(done, len(starts))
+            prepared = offsite_sql.prepare(policy=policy, as_of=as_of, prepared=prepared, shared=rebuilds)
+            plan = rebuild.create_table() if rebuilds else None
+            try:
+                statements = [
+                    upsert_query(
+                        policy=policy,
+                        as_of=as_of,
+                        scope=Scope(lo=start, hi=start + chunk),
+                        prepared=prepared,
+                        into=plan and plan.table,
+                    )
+                    for start in starts
+                ]
+                _run_chunks(statements, workers=workers, progress=progress)
+                if plan is not None:
+                    rebuild.build_indexes(plan, workers=workers)
+                    rebuild.swap(plan, as_of=as_of)
+                    plan = None
+            finally:
+                if plan is not None:
+                    rebuild.drop(plan)
         finally:
             offsite_sql.drop(prepared)
         count = len(starts)
@@ -201,6 +214,23 @@ def recompute_all(
         chunks=count,
         seconds=time.perf_counter() - started,
     )
+
+
+def _run_chunks(
+    statements: list[tuple[str, list]], *, workers: int, progress: Callable[[int, int], None] | None
+) -> None:
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recompute") as pool:
+            running = [pool.submit(_run_apart, sql, params) for sql, params in statements]
+            for done, future in enumerate(as_completed(running), 1):
+                future.result()  # a failed chunk fails the recompute (the others still finish)
+                if progress:
+                    progress(done, len(statements))
+        return
+    for done, (sql, params) in enumerate(statements, 1):
+        _run(sql, params)
+        if progress:
+            progress(done, len(statements))
 
 
 def score_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:
