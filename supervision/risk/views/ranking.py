@@ -8,19 +8,23 @@ Exports are data leaving the system, so each one is written to the audit chain w
 """
 
 import csv
+import re
 import tempfile
 from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone, translation
-from django.utils.html import escape
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils import formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from openpyxl import Workbook
 
@@ -30,7 +34,7 @@ from core.errors import DomainError
 from core.models import Department, District, Enterprise, Scene
 from core.pages import add_domain_error, paginate
 from core.pagination import Page
-from supervision.models import CreditEvent, CreditRating, EnterpriseScore, RiskLevel
+from supervision.models import CreditEvent, CreditRating, EnterpriseScore, RectificationOrder, RiskLevel
 from supervision.risk import offsite, scoring
 from supervision.risk import selectors as ranking
 from supervision.risk import services as rescoring
@@ -104,16 +108,15 @@ def _render_list(request, raw, filters, *, errors=None, message=None, status=200
     closed["licence"] = "closed"
     # The off-site factors of the policies that computed the rows shown (no query: rows carry them).
     offsite_count = max((len(offsite.names(score.policy.params)) for score in page.items), default=0)
-    labels = {}  # per policy: the rows of a page share one or two
+    labels = {}  # per policy, escaped: the rows of a page share one or two
     for score in page.items:
         if score.policy_id not in labels:
-            labels[score.policy_id] = ranking.factor_labels(score.policy)
+            labels[score.policy_id] = {
+                factor: escape(str(label)) for factor, label in ranking.factor_labels(score.policy).items()
+            }
     context = {
         "page": page,
-        "rows": [
-            {"position": offset + index, "score": score, "bars": _bars(score, labels[score.policy_id])}
-            for index, score in enumerate(page.items, start=1)
-        ],
+        "rows": _table_rows(page.items, offset=offset, labels=labels),
         "filters": raw,
         "errors": errors or {},
         "message": message,
@@ -141,6 +144,140 @@ def _render_list(request, raw, filters, *, errors=None, message=None, status=200
     return render(request, "risk/ranking.html", context, status=status)
 
 
+# One row of the ranking's table: _table_rows fills it. Plain text, then one mark_safe per row, like
+# _bars: a page of 50 rows of 12 cells was some 1,600 template variables, tags and filters, more than
+# half of the page's time. Every value is escaped as the template escaped it; the cells' labels and
+# the follow-up's messages are translations, trusted as {% translate %} and {% blocktranslate %}
+# trust them. risk/ranking.html holds the rest of the page, the table's head included.
+_ROW = (
+    '\n    <tr data-uscc="{uscc}">'
+    '\n      <td class="rk-num" data-label="#">{position}</td>'
+    '\n      <td data-label="{l_enterprise}"><a href="{url}">{name}</a><br>'
+    '<span class="muted mono small">{uscc}</span>{closed}</td>'
+    '\n      <td class="rk-nowrap" data-label="{l_district}">{district}</td>'
+    '\n      <td class="rk-nowrap" data-label="{l_scene}">{scene}</td>'
+    '\n      <td class="rk-num" data-label="{l_risk_score}">{risk}</td>'
+    '\n      <td data-label="{l_factors}"><svg class="rk-stack" viewBox="0 0 100 10" '
+    'preserveAspectRatio="none" role="img" aria-label="{l_factors}">{bars}</svg></td>'
+    '\n      <td data-label="{l_risk_level}"><span class="badge risk-{level}">{level_label}</span></td>'
+    '\n      <td data-label="{l_credit_rating}"><span class="badge credit-{credit}">{credit}</span></td>'
+    '\n      <td data-label="{l_tier}"><span class="badge tier-{tier}">{tier}</span></td>'
+    '\n      <td class="rk-num" data-label="{l_overdue_orders}">{overdue}</td>'
+    '\n      <td class="rk-follow" data-label="{l_follow_up}">{follow_up}</td>'
+    '\n      <td class="rk-nowrap" data-label="{l_last_inspected_on}">{last_inspected}</td>'
+    "\n    </tr>\n  "
+)
+# A value reverse() puts into a URL as it is: no percent-encoding, and every converter of the
+# ranking's URLs (str, int) accepts it. Anything else goes through reverse() itself.
+_PLAIN = re.compile(r"[0-9A-Za-z]+")
+_PLACEHOLDER = "9081726354"  # digits: a value the int converter accepts too
+
+
+class PageUrls:
+    """``reverse(viewname, args=[value])`` for a page's rows at the cost of one reverse() (each one
+    matches the pattern and quotes the argument anew; a row had one or two). The URL reversed once
+    with a placeholder is split around it; a plain value (USCC, primary key) is put in its place,
+    anything else is reversed as usual, so the URL is always the one reverse() gives."""
+
+    def __init__(self, viewname: str):
+        self.viewname = viewname
+        self.head, found, self.tail = reverse(viewname, args=[_PLACEHOLDER]).rpartition(_PLACEHOLDER)
+        if not found:
+            raise ValueError(f"{viewname} does not take its argument as it is")
+
+    def __call__(self, value) -> str:
+        text = str(value)
+        if _PLAIN.fullmatch(text):
+            return f"{self.head}{text}{self.tail}"
+        return reverse(self.viewname, args=[value])
+
+
+def _filled(message: str, **values: str) -> SafeString:
+    """A translated message with its values (text), as {% blocktranslate %} renders it: each value
+    escaped, the translation's own text as it is."""
+    return mark_safe(message % {key: escape(value) for key, value in values.items()})
+
+
+def _table_rows(scores, *, offset: int, labels: dict) -> list[dict]:
+    """The page's rows: each score with its position, its factor bars (``labels``: per policy,
+    escaped) and the row's HTML (``html``, from _ROW)."""
+    text = {  # the cells' labels (shown on narrow screens), translated once, not once per row
+        "l_credit_rating": _("Credit rating"),
+        "l_district": _("District"),
+        "l_enterprise": _("Enterprise"),
+        "l_factors": _("Factors"),
+        "l_follow_up": _("Follow-up"),
+        "l_last_inspected_on": _("Last inspected on"),
+        "l_overdue_orders": _("Overdue orders"),
+        "l_risk_level": _("Risk level"),
+        "l_risk_score": _("Risk score"),
+        "l_scene": _("Scene"),
+        "l_tier": _("Tier"),
+    }
+    # A whole number as the template shows it: localized (grouped) only if the settings group digits.
+    whole = formats.localize if settings.USE_THOUSAND_SEPARATOR else str
+    follow = {
+        "url": PageUrls("loop:order"),
+        "open": _("Open order %(number)s"),
+        "due": _("due %(day)s"),
+        "overdue": _("overdue"),
+        "statuses": {value: str(label) for value, label in RectificationOrder.Status.choices},
+        "whole": whole,
+    }
+    detail_url = PageUrls("ranking:detail")
+    levels = {value: str(label) for value, label in RiskLevel.choices}
+    licences = {value: str(label) for value, label in Enterprise.LicenceStatus.choices}
+    rows = []
+    for position, score in enumerate(scores, start=offset + 1):
+        enterprise = score.enterprise
+        bars = _bars(score, labels[score.policy_id])
+        status = enterprise.licence_status
+        last = score.last_inspected_on
+        html = _ROW.format(
+            **text,
+            uscc=escape(enterprise.uscc),
+            position=whole(position),
+            url=escape(detail_url(enterprise.uscc)),
+            name=escape(enterprise.name),
+            closed=""
+            if enterprise.is_visitable
+            else f' <span class="badge licence-closed">{escape(licences.get(status, status))}</span>',
+            district=escape(str(enterprise.district)),
+            scene=escape(str(enterprise.scene)),
+            risk=floatformat(score.risk, 1),
+            bars=bars,
+            level=escape(score.risk_level),
+            level_label=escape(levels.get(score.risk_level, score.risk_level)),
+            credit=escape(score.credit),
+            tier=whole(score.tier),
+            overdue=whole(score.overdue_orders),
+            follow_up=_follow_up(score, follow),
+            last_inspected=last.isoformat() if last else "–",
+        )
+        rows.append({"position": position, "score": score, "bars": bars, "html": mark_safe(html)})
+    return rows
+
+
+def _follow_up(score, follow: dict) -> str:
+    """The row's follow-up cell: its earliest open order (selectors.open_orders_attach), when it is
+    due, whether it is overdue or where it stands, and how many more are open."""
+    order = score.open_order
+    if order is None:
+        return "–"
+    day = timezone.localdate(order.deadline).isoformat()  # the local day, as the date filter shows it
+    cell = (
+        f'<a href="{escape(follow["url"](order.pk))}">{_filled(follow["open"], number=order.number)}</a><br>'
+        f'<span class="small">{_filled(follow["due"], day=day)}'
+    )
+    if order.is_overdue:
+        cell += f' <span class="badge risk-high">{follow["overdue"]}</span>'
+    elif order.status != RectificationOrder.Status.ISSUED:
+        cell += f" · {escape(follow['statuses'].get(order.status, order.status))}"
+    if more := score.more_open_orders:
+        cell += " · " + _filled(ngettext("and %(n)s more", "and %(n)s more", more), n=follow["whole"](more))
+    return cell + "</span>"
+
+
 def _due(scores) -> list[dict]:
     """How much of the score measures due-ness, under each policy that computed the rows shown
     (one, except while a recompute with a new policy is under way): no query, the rows carry it."""
@@ -151,9 +288,23 @@ def _due(scores) -> list[dict]:
     ]
 
 
+_PLACES = {places: Decimal(1).scaleb(-places) for places in (1, 2)}
+# A factor's class in the stylesheet (supervision/ranking.css); every off-site factor shares one.
+_FACTOR_CSS = {factor: escape(f"f-{factor}") for factor in FACTORS}
+
+
 def _fixed(value: float, places: int) -> str:
-    """A number with ``places`` decimals, rounded half up as the floatformat filter rounds."""
-    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
+    """A number with ``places`` (1 or 2) decimals, rounded half up as the floatformat filter rounds:
+    the shortest decimal that reads back as ``value`` (its repr), rounded half up.
+
+    Python's own formatting rounds the float's exact binary value, to nearest: the same digits,
+    except when the repr ends in a 5 just past ``places`` (0.125 gives 0.12 there, 0.13 here). Only
+    those go through Decimal; a page has several hundred of these numbers."""
+    text = repr(value)
+    point = text.find(".")
+    if point >= 0 and len(text) - point - 1 == places + 1 and text[-1] == "5":
+        return str(Decimal(text).quantize(_PLACES[places], ROUND_HALF_UP))
+    return f"{value:.{places}f}"
 
 
 def _bars(score, labels: dict[str, str]) -> SafeString:
@@ -166,12 +317,13 @@ def _bars(score, labels: dict[str, str]) -> SafeString:
     segments, x = [], 0.0
     for factor, points in ranking.contributions(score).items():
         if points >= 0.05:
-            css = f"f-{factor}" if factor in FACTORS else "f-offsite"
             # Plain text, then one mark_safe: format_html_join escaping every value was a fifth of
-            # the page's time. The numbers are ours; the label and the class name are escaped.
+            # the page's time. The numbers are ours; the label (escaped by the caller, once per
+            # policy, or here) and the class name are escaped.
+            label = labels[factor] if factor in labels else escape(factor)
             segments.append(
-                f'<rect class="{escape(css)}" x="{_fixed(x, 2)}" y="0" width="{_fixed(points, 2)}" '
-                f'height="10"><title>{escape(labels.get(factor, factor))}: {_fixed(points, 1)}</title></rect>'
+                f'<rect class="{_FACTOR_CSS.get(factor, "f-offsite")}" x="{_fixed(x, 2)}" y="0" '
+                f'width="{_fixed(points, 2)}" height="10"><title>{label}: {_fixed(points, 1)}</title></rect>'
             )
             x += points
     return mark_safe("".join(segments))  # every value above is escaped or a number

@@ -113,7 +113,7 @@ def test_a_score_written_during_the_run_is_kept_and_a_deleted_enterprise_is_left
 
 
 def test_a_failure_before_the_swap_leaves_the_old_scores_and_nothing_behind(world, monkeypatch):
-    enterprises, policy = world
+    _, policy = world
     scoring.recompute_all(policy=policy, as_of=AS_OF)
     old, before = scores(), catalogue()
 
@@ -131,7 +131,7 @@ def test_a_failure_before_the_swap_leaves_the_old_scores_and_nothing_behind(worl
 
 
 def test_a_swap_that_cannot_lock_the_table_gives_up_and_keeps_the_old_scores(world, monkeypatch):
-    enterprises, policy = world
+    _, policy = world
     scoring.recompute_all(policy=policy, as_of=AS_OF)
     old = scores()
     monkeypatch.setattr(rebuild, "SWAP_LOCK_TIMEOUT", "300ms")
