@@ -23,7 +23,8 @@ window): the feature is off by 0.015 on average (0.046 at the 95th percentile, o
 correlation 0.998; five cells per radius cost 65 % more for 0.013.
 
 A full recompute builds each nearby factor's cell sums once for the whole city
-(``nearby_prepare``: a temporary table) and joins every chunk of enterprises to it; a single
+(``prepare``: a table, computed in parts side by side) and joins every chunk of enterprises to it;
+the register values are read per chunk, for its enterprises. A single
 enterprise, a back-test or a calibration computes the cells of its enterprises inline.
 """
 
@@ -39,7 +40,7 @@ from django.db.models import Avg
 from core.models import Enterprise
 from history.models import EnterpriseAttribute, Signal
 from supervision.models import ScoringPolicy
-from supervision.risk import offsite
+from supervision.risk import offsite, parallel
 from supervision.risk.sqltext import (
     Scope,
     _adapt,
@@ -50,7 +51,6 @@ from supervision.risk.sqltext import (
     _local_offset_days,
     _saturate,
     _t,
-    begun_day,
 )
 
 # Cells per radius: finer is more exact and costs about pi * (CELLS_PER_RADIUS + 0.5)^2 offsets per
@@ -69,15 +69,12 @@ METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
 @dataclass(frozen=True)
 class Prepared:
     """The grid's reference latitude (None: no enterprise has coordinates) and, during a full
-    recompute, what was computed once for the whole city (temporary tables): each nearby factor's
-    cell sums by factor name, the register values' features under ATTRIBUTES."""
+    recompute, what was computed once for the whole city: each nearby factor's cell sums (a table)
+    by factor name."""
 
     reference_latitude: float | None = None
     tables: dict[str, str] = field(default_factory=dict)
     shared: bool = False  # the tables are shared between connections (prepare)
-
-
-ATTRIBUTES = "attributes"
 
 
 @dataclass(frozen=True)
@@ -169,9 +166,12 @@ def _offsets_table(g: Grid) -> str:
     return f"(SELECT column1 AS dk, column2 AS w FROM (VALUES {rows}) AS v)"
 
 
-def nearby_cells(*, definition: dict, g: Grid, as_of: datetime, scope: Scope) -> tuple[str, list]:
+def nearby_cells(
+    *, definition: dict, g: Grid, as_of: datetime, scope: Scope, part: tuple[int, int] = (0, 1)
+) -> tuple[str, list]:
     """(k, pts): for each cell holding an enterprise in ``scope`` (its key), the decayed, distance-
-    weighted signals of the definition's kind around it."""
+    weighted signals of the definition's kind around it. ``part`` (n, of): only the cells whose key
+    is n modulo ``of``, to compute a city's cells in parts side by side."""
     ts_day = _epoch_days(as_of) - _local_offset_days(as_of)
     age = f"{_lit(ts_day)} - {_day('s.occurred_at', timestamp=True)}"
     window_from = as_of - timedelta(days=float(definition["window_days"]))
@@ -194,11 +194,14 @@ def nearby_cells(*, definition: dict, g: Grid, as_of: datetime, scope: Scope) ->
             f"AND s.longitude BETWEEN {box['MIN_longitude']} - {_lit(dlon)} "
             f"AND {box['MAX_longitude']} + {_lit(dlon)}"
         )
+    enterprise_cell = cell_key("e.latitude", "e.longitude", g)
+    n, of = part
+    in_part = f"AND MOD({enterprise_cell}, {int(of)}) = {int(n)}" if of > 1 else ""
     sql = f"""
         SELECT ec.k, SUM(o.w * sc.pts) AS pts
-        FROM (SELECT DISTINCT {cell_key("e.latitude", "e.longitude", g)} AS k
+        FROM (SELECT DISTINCT {enterprise_cell} AS k
               FROM {_t(Enterprise)} e
-              WHERE {scope.sql("e.id")} AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL) ec
+              WHERE {scope.sql("e.id")} AND e.latitude IS NOT NULL AND e.longitude IS NOT NULL {in_part}) ec
         CROSS JOIN {_offsets_table(g)} o
         JOIN (SELECT {signal_cell} AS k, SUM({_decay(age, definition["half_life_days"])}) AS pts
               FROM {_t(Signal)} s
@@ -216,21 +219,23 @@ SHARED_PREFIX = "risk_prepared_"
 RECOMPUTE_LOCK = 74_100_001  # pg_advisory_lock key of the full recompute
 
 
-def prepare(*, policy: ScoringPolicy, as_of: datetime, prepared: Prepared, shared: bool = False) -> Prepared:
+def prepare(
+    *, policy: ScoringPolicy, as_of: datetime, prepared: Prepared, shared: bool = False, workers: int = 1
+) -> Prepared:
     """Compute, once for the whole city, what a full recompute's chunks would otherwise each
-    compute again for their enterprises (tables dropped by ``drop``): the register values'
-    features (one pass over the attribute table, which PostgreSQL splits between its parallel
-    workers, instead of one index range per chunk) and each nearby factor's cell sums (the signals
-    are summed once, not once per chunk).
+    compute again for their enterprises (tables dropped by ``drop``): each nearby factor's cell
+    sums (the signals are summed once, not once per chunk). The register values are read by each
+    chunk for its enterprises: an index range per chunk, the chunks side by side (a city-wide
+    table of them cost more than it saved, its build on one core: bench/recompute_offsite.py).
 
     ``shared``: for chunks that run on other connections, committed UNLOGGED tables (no WAL: they
     are rebuilt by every recompute) with names of this run, instead of this session's temporary
-    tables. PostgreSQL only."""
+    tables, each computed in ``workers`` parts side by side. PostgreSQL only."""
     if shared:
         _take_turn()
     tables: dict[str, str] = {}
     try:
-        _prepare_tables(policy, as_of, prepared, tables, shared=shared)
+        _prepare_tables(policy, as_of, prepared, tables, shared=shared, workers=workers)
     except BaseException:
         drop(Prepared(prepared.reference_latitude, tables, shared=shared))
         raise
@@ -238,30 +243,39 @@ def prepare(*, policy: ScoringPolicy, as_of: datetime, prepared: Prepared, share
 
 
 def _prepare_tables(
-    policy: ScoringPolicy, as_of: datetime, prepared: Prepared, tables: dict, *, shared: bool
+    policy: ScoringPolicy, as_of: datetime, prepared: Prepared, tables: dict, *, shared: bool, workers: int
 ) -> None:
-    defs = offsite.definitions(policy.params)
-    prefix = f"{SHARED_PREFIX}{secrets.token_hex(4)}_" if shared else "risk_"
-    kind = "UNLOGGED" if shared else "TEMPORARY"
-    with transaction.atomic(), connection.cursor() as cursor:
-        attributes = [d for d in defs if d["type"] in ("attribute", "attribute_age")]
-        if attributes:
-            select, params = _attribute_select(attributes, begun=begun_day(as_of), scope=Scope())
-            tables[ATTRIBUTES] = _create(
-                cursor, f"{prefix}offsite_attributes", select, params, key="eid", kind=kind
-            )
-        if prepared.reference_latitude is not None:
-            if connection.vendor == "postgresql":
-                # The signal cells' hash table and the sums per cell in memory rather than in
-                # batches on disk (a city's cells take some tens of MB), for the rest of this
-                # transaction (the attributes above aggregate faster with the default).
-                cursor.execute("SET LOCAL work_mem = '256MB'")
-            for index, definition in enumerate(d for d in defs if d["type"] == "nearby"):
+    nearby = [d for d in offsite.definitions(policy.params) if d["type"] == "nearby"]
+    if prepared.reference_latitude is None or not nearby:
+        return
+    # The signal cells' hash table and the sums per cell in memory rather than in batches on disk
+    # (a city's cells take some tens of MB).
+    setup = ["SET LOCAL work_mem = '256MB'"] if connection.vendor == "postgresql" else []
+    if not shared:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for statement in setup:
+                cursor.execute(statement)
+            for index, definition in enumerate(nearby):
                 g = grid(definition, prepared.reference_latitude)
                 select, params = nearby_cells(definition=definition, g=g, as_of=as_of, scope=Scope())
-                tables[definition["name"]] = _create(
-                    cursor, f"{prefix}nearby_{index}", select, params, key="k", kind=kind
+                tables[definition["name"]] = _create(cursor, f"risk_nearby_{index}", select, params)
+        return
+    prefix = f"{SHARED_PREFIX}{secrets.token_hex(4)}_"
+    statements = []
+    with connection.cursor() as cursor:
+        for index, definition in enumerate(nearby):
+            table = tables[definition["name"]] = f"{prefix}nearby_{index}"
+            cursor.execute(f"CREATE UNLOGGED TABLE {table} (k bigint, pts double precision)")
+            g = grid(definition, prepared.reference_latitude)
+            for part in range(workers):
+                select, params = nearby_cells(
+                    definition=definition, g=g, as_of=as_of, scope=Scope(), part=(part, workers)
                 )
+                statements.append((f"INSERT INTO {table} (k, pts) {select}", _adapt(params)))
+    parallel.run_all(statements, workers=workers, setup=setup)
+    with connection.cursor() as cursor:
+        for table in tables.values():
+            _index(cursor, table)
 
 
 def _take_turn() -> None:
@@ -277,13 +291,17 @@ def _take_turn() -> None:
             cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
-def _create(cursor, table: str, select: str, params: list, *, key: str, kind: str) -> str:
+def _create(cursor, table: str, select: str, params: list) -> str:
     cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    cursor.execute(f"CREATE {kind} TABLE {table} AS {select}", _adapt(params))
-    # Each chunk looks its enterprises (or their cells) up, instead of hashing the whole table.
-    cursor.execute(f"CREATE INDEX {table}_{key} ON {table} ({key})")
-    cursor.execute(f"ANALYZE {table}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {select}", _adapt(params))
+    _index(cursor, table)
     return table
+
+
+def _index(cursor, table: str) -> None:
+    # Each chunk looks its enterprises' cells up, instead of hashing the whole table.
+    cursor.execute(f"CREATE INDEX {table}_k ON {table} (k)")
+    cursor.execute(f"ANALYZE {table}")
 
 
 def drop(prepared: Prepared) -> None:
@@ -365,9 +383,7 @@ def _attribute_select(defs: list[dict], *, begun, scope: Scope) -> tuple[str, li
     return sql, [*params, begun]
 
 
-def _attributes(
-    defs: list[dict], *, as_of: datetime, begun, scope: Scope, prepared: Prepared, out: OffsiteSql
-) -> None:
+def _attributes(defs: list[dict], *, as_of: datetime, begun, scope: Scope, out: OffsiteSql) -> None:
     if not defs:
         return
     as_of_day = _epoch_days(as_of)
@@ -376,9 +392,6 @@ def _attributes(
             out.columns.append(f"COALESCE(oa.x_{d['name']}, {_lit(d.get('missing', 0))}) AS x_{d['name']}")
         else:
             out.columns.append(f"{_age(d, as_of_day)} AS x_{d['name']}")
-    if ATTRIBUTES in prepared.tables:
-        out.joins.append(f"LEFT JOIN {prepared.tables[ATTRIBUTES]} oa ON oa.eid = e.id")
-        return
     select, params = _attribute_select(defs, begun=begun, scope=scope)
     out.joins.append(f"LEFT JOIN ({select}) oa ON oa.eid = e.id")
     out.params += params
@@ -475,7 +488,7 @@ def offsite_features(
     if prepared is None:
         prepared = prepared_for(policy)
     attributes = [d for d in defs if d["type"] in ("attribute", "attribute_age")]
-    _attributes(attributes, as_of=as_of, begun=begun, scope=scope, prepared=prepared, out=out)
+    _attributes(attributes, as_of=as_of, begun=begun, scope=scope, out=out)
     _keyed([d for d in defs if d["type"] == "keyed"], as_of=as_of, scope=scope, out=out)
     nearby = [d for d in defs if d["type"] == "nearby"]
     _nearby(nearby, as_of=as_of, scope=scope, prepared=prepared, out=out)

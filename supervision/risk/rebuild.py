@@ -17,10 +17,10 @@ PostgreSQL loads a table fastest (issue 17: bench/recompute.py).
    for it, and until then read the old scores):
    - the scores written since the run began (an enterprise rescored after an inspection: its
      ``as_of`` is later than the run's) are carried over, newer than the run's;
-   - the scores of enterprises deleted meanwhile are left out;
    - the old table is dropped, the new one takes its name, its indexes and constraints the old
-     ones' names, and the foreign keys are added (checked for the rows to come at once, for the
-     rows there after the swap by VALIDATE, which blocks no one).
+     ones' names, and the foreign keys are added, checked for the rows to come;
+   then, the lock released, the scores of enterprises deleted during the run are deleted and the
+   foreign keys checked for the rows there (VALIDATE, which blocks no one).
 
 A statement that waited for the lock (a rescore, a reader) then finds the new table by its name.
 Nothing here runs inside a transaction of the caller's: scoring.recompute_all takes this way on
@@ -29,13 +29,13 @@ PostgreSQL only outside one.
 
 import re
 import secrets
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
 from core.models import Enterprise
 from supervision.models import EnterpriseScore
+from supervision.risk import parallel
 from supervision.risk.offsite_sql import SHARED_PREFIX
 
 SWAP_LOCK_TIMEOUT = "30s"
@@ -108,28 +108,13 @@ def create_table() -> Plan:
 
 def build_indexes(plan: Plan, *, workers: int) -> None:
     """The indexes and constraints, each built once over the loaded rows, ``workers`` at once."""
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recompute-index") as pool:
-            for future in as_completed([pool.submit(_build_apart, sql) for sql in plan.builds]):
-                future.result()
-    else:
-        for sql in plan.builds:
-            _build(sql)
+    parallel.run_all(
+        [(sql, []) for sql in plan.builds],
+        workers=workers,
+        setup=[f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"],
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {plan.table}")
-
-
-def _build(sql: str) -> None:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-        cursor.execute(sql)
-
-
-def _build_apart(sql: str) -> None:
-    try:
-        _build(sql)
-    finally:
-        connection.close()
 
 
 def swap(plan: Plan, *, as_of) -> None:
@@ -146,18 +131,20 @@ def swap(plan: Plan, *, as_of) -> None:
             f" ON CONFLICT (enterprise_id) DO UPDATE SET {updates}",
             [as_of],
         )
-        cursor.execute(
-            f"DELETE FROM {plan.table} n WHERE NOT EXISTS"
-            f" (SELECT 1 FROM {_q(Enterprise._meta.db_table)} e WHERE e.id = n.enterprise_id)"
-        )
         cursor.execute(f"DROP TABLE {score}")
         cursor.execute(f"ALTER TABLE {plan.table} RENAME TO {score}")
         for sql in plan.renames:
             cursor.execute(sql)
         for name, definition in plan.foreign_keys:
             cursor.execute(f"ALTER TABLE {score} ADD CONSTRAINT {_q(name)} {definition} NOT VALID")
-    # Outside the swap: VALIDATE reads every row, and takes a lock that lets readers and writers on.
+    # After the swap, so that the score table is locked for the carry-over only: the scores of
+    # enterprises deleted during the run go (every reader joins the enterprise, so none showed
+    # meanwhile), then VALIDATE reads every row under a lock that lets readers and writers on.
     with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {score} s WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {_q(Enterprise._meta.db_table)} e WHERE e.id = s.enterprise_id)"
+        )
         for name, _definition in plan.foreign_keys:
             cursor.execute(f"ALTER TABLE {score} VALIDATE CONSTRAINT {_q(name)}")
 

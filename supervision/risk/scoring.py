@@ -44,7 +44,6 @@ penalties) count as penalties of the credit rating. Register values count once t
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -56,7 +55,7 @@ from django.utils import timezone
 
 from core.models import Enterprise
 from supervision.models import EnterpriseScore, ScoringPolicy
-from supervision.risk import offsite_sql, rebuild
+from supervision.risk import offsite_sql, parallel, rebuild
 
 # The policy and the query live in their own modules; callers (pages, the API, planning, the
 # back-test, tests, bench/) keep reading them from here.
@@ -144,15 +143,6 @@ def _rebuilds() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-def _run_apart(sql: str, params: list) -> None:
-    """One chunk on this worker thread's own connection, closed after (threads do not outlive the
-    recompute, and Django would not close a thread's connection by itself)."""
-    try:
-        _run(sql, params)
-    finally:
-        connection.close()
-
-
 def recompute_all(
     *,
     policy: ScoringPolicy | None = None,
@@ -181,7 +171,9 @@ def recompute_all(
         # Shared, the recomputes also take turns (an advisory lock, released by drop).
         prepared = offsite_sql.prepared_for(policy, fresh=True)
         try:
-            prepared = offsite_sql.prepare(policy=policy, as_of=as_of, prepared=prepared, shared=rebuilds)
+            prepared = offsite_sql.prepare(
+                policy=policy, as_of=as_of, prepared=prepared, shared=rebuilds, workers=workers
+            )
             plan = rebuild.create_table() if rebuilds else None
             try:
                 statements = [
@@ -194,7 +186,7 @@ def recompute_all(
                     )
                     for start in starts
                 ]
-                _run_chunks(statements, workers=workers, progress=progress)
+                parallel.run_all(statements, workers=workers, progress=progress)
                 if plan is not None:
                     rebuild.build_indexes(plan, workers=workers)
                     rebuild.swap(plan, as_of=as_of)
@@ -214,23 +206,6 @@ def recompute_all(
         chunks=count,
         seconds=time.perf_counter() - started,
     )
-
-
-def _run_chunks(
-    statements: list[tuple[str, list]], *, workers: int, progress: Callable[[int, int], None] | None
-) -> None:
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recompute") as pool:
-            running = [pool.submit(_run_apart, sql, params) for sql, params in statements]
-            for done, future in enumerate(as_completed(running), 1):
-                future.result()  # a failed chunk fails the recompute (the others still finish)
-                if progress:
-                    progress(done, len(statements))
-        return
-    for done, (sql, params) in enumerate(statements, 1):
-        _run(sql, params)
-        if progress:
-            progress(done, len(statements))
 
 
 def score_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:
