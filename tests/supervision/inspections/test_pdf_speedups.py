@@ -1,6 +1,8 @@
 """What the faster record PDF still prints (issue 17): signatures and the QR code reach the renderer
-as one opaque gray channel at their printed size, colour and unreadable files as they were; the
-rows' English lines still stand below their Chinese.
+as one opaque gray channel at their printed size, colour and unreadable files as they were, an
+opaque pad's pixels as they were flattened before; the rows' English, basis and code lines still
+stand below their Chinese, where they stood as blocks, and a newline typed into them prints as the
+space it printed before.
 
 The pixels are read back from the stored PDF, so these hold whatever the renderer does with them.
 """
@@ -11,9 +13,10 @@ import io
 import pytest
 import zxingcpp
 from django.core.files.storage import default_storage
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 from pypdf import PdfReader
 
+from checklists.models import ChecklistItem
 from supervision.inspections import documents
 from supervision.inspections import services as workflow
 from supervision.inspections.documents import SIGNATURE_PRINT_PIXELS, document_for, verify_url
@@ -140,3 +143,84 @@ def test_each_rows_english_line_still_stands_below_its_chinese(signed_record):
     assert "检查项3是否符合要求？\nIs item 3 compliant?\n依据：" in text
     assert "\n不符合\nnot" in text  # "not compliant" then wraps in its narrow column
     assert "\n符合\ncompliant\n" in text
+
+
+def flattened_by_hand(png: bytes) -> Image.Image:
+    """What _print_png made of any pad before issue 17's second pass: laid on white through its
+    alpha, one channel when gray, shrunk by area averaging to the printed box."""
+    rgba = Image.open(io.BytesIO(png)).convert("RGBA")
+    picture = Image.new("RGB", rgba.size, "white")
+    picture.paste(rgba, (0, 0), rgba)
+    red, green, blue = picture.split()
+    assert (
+        not ImageChops.difference(red, green).getbbox() and not ImageChops.difference(green, blue).getbbox()
+    )
+    red.thumbnail(SIGNATURE_PRINT_PIXELS, Image.Resampling.BOX)
+    return red
+
+
+def test_an_opaque_pad_as_the_tablet_exports_it_prints_the_pixels_it_printed_before(signed_record):
+    # signature_pad.js fills its canvas white: every pixel opaque, which skips laying it on white.
+    pad = pad_png(background=(255, 255, 255, 255))
+    assert Image.open(io.BytesIO(pad)).getchannel("A").getextrema() == (255, 255)
+    inspection = signed_record(pad, pad)
+    pdf = pdf_of(document_for(inspection=inspection, kind=RECORD))
+    (signature,) = [image for image in images_of(pdf) if image.size != (410, 410)]
+    assert signature.mode == "L"
+    assert signature.tobytes() == flattened_by_hand(pad).tobytes()
+
+
+def test_a_half_transparent_pad_is_still_laid_on_white(signed_record):
+    pad = pad_png(ink=(17, 17, 17, 128), background=(255, 255, 255, 200))
+    inspection = signed_record(pad, pad)
+    pdf = pdf_of(document_for(inspection=inspection, kind=RECORD))
+    (signature,) = [image for image in images_of(pdf) if image.size != (410, 410)]
+    assert signature.tobytes() == flattened_by_hand(pad).tobytes()
+
+
+def record_lines(pdf: bytes) -> list[tuple[str, float, float]]:
+    """(text, baseline from the page's top, font size) of each text run on the record's pages, in
+    CSS px (WeasyPrint's unit: 0.75 pt)."""
+    runs = []
+    for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
+
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                runs.append((text.strip(), number * 10_000 + tm[5], round(size * tm[0], 2)))
+
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
+def test_an_items_lines_stand_where_they_stood_as_blocks(signed_record):
+    pdf = pdf_of(document_for(inspection=signed_record(pad_png(), pad_png()), kind=RECORD))
+    runs = record_lines(pdf)
+    # The row's runs come first; the question and its code are printed again among the findings.
+    question = next(run for run in runs if "检查项3是否符合要求？" in run[0])
+    [english] = [run for run in runs if run[0] == "Is item 3 compliant?"]
+    code = next(run for run in runs if run[0] == "mar-3")
+    basis = next(run for run in runs if run[0].startswith("依据：") and run[1] > english[1])
+    # The sizes of the question (8.5pt), its English (.82em), the basis (7.5pt) and the code (7pt).
+    assert [question[2], english[2], basis[2], code[2]] == [11.33, 9.29, 10.0, 9.33]
+    # Baseline to baseline, as the template printed them before the item cell became one run of lines
+    # (the English in the question's line height, the basis and the code as blocks of their own):
+    # measured on that template. A taller line here would move every row below it.
+    gaps = [english[1] - question[1], basis[1] - english[1], code[1] - basis[1]]
+    assert gaps == pytest.approx([14.73, 13.40, 12.33], abs=0.01)
+
+
+def test_a_newline_typed_into_an_items_english_or_basis_prints_as_a_space(signed_record):
+    ChecklistItem.objects.filter(code="mar-3").update(
+        question_en="Is item 3\ncompliant?", article="第五十五条\r\n第二款"
+    )
+    pdf = pdf_of(document_for(inspection=signed_record(pad_png(), pad_png()), kind=RECORD))
+    text = "\n".join(
+        line.strip() for page in PdfReader(io.BytesIO(pdf)).pages for line in page.extract_text().splitlines()
+    )
+    lines = [
+        "检查项3是否符合要求？",
+        "Is item 3 compliant?",
+        "依据：《中华人民共和国食品安全法》第五十五条 第二款",
+        "mar-3",
+    ]
+    assert "\n".join(lines) in text
