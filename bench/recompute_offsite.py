@@ -253,6 +253,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
@@ -278,7 +279,9 @@ def main() -> None:
     prepared = offsite_sql.prepared_for(policy, fresh=True)
     reference = time.perf_counter() - started
     started = time.perf_counter()
-    prepared = offsite_sql.prepare(policy=policy, as_of=now, prepared=prepared)
+    # As recompute_all prepares it: shared between connections, in parts side by side.
+    workers = args.workers or settings.SCORE_RECOMPUTE_WORKERS
+    prepared = offsite_sql.prepare(policy=policy, as_of=now, prepared=prepared, shared=True, workers=workers)
     prepare = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {prepared.tables['nearby_sanitation']}")
@@ -286,8 +289,8 @@ def main() -> None:
     offsite_sql.drop(prepared)
     print(
         f"nearby: reference latitude {prepared.reference_latitude} ({reference * 1000:.0f} ms); "
-        f"computed once per recompute (register values' features, the sanitation complaints' sums "
-        f"for {cells:,} cells with enterprises): {prepare:.1f} s"
+        f"computed once per recompute (the sanitation complaints' sums for {cells:,} cells with "
+        f"enterprises, {workers} parts side by side): {prepare:.1f} s"
     )
 
     with_offsite, without = [], []

@@ -7,8 +7,9 @@ is maintained row by row, in random order. Writing the scores into a new table w
 and building the indexes once at the end (sorted, in bulk, on several connections) is the way
 PostgreSQL loads a table fastest (issue 17: bench/recompute.py).
 
-1. A new table like the score table: its columns, defaults, NOT NULL and CHECK constraints and
-   storage options, no index (``SHARED_PREFIX``: a run that dies leaves it to the next to drop).
+1. A new table like the score table: its columns, defaults, NOT NULL and CHECK constraints,
+   storage options, owner and grants, no index (``SHARED_PREFIX``: a run that dies leaves it
+   to the next to drop).
 2. The chunks INSERT their scores into it, side by side on their own connections.
 3. The score table's indexes and its primary key and unique constraints are built on it, as
    ``pg_get_indexdef`` / ``pg_get_constraintdef`` describe them: an index a migration adds is
@@ -69,10 +70,24 @@ def create_table() -> Plan:
     plan = Plan(table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {table} (LIKE {_q(score)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [score])
-        (options,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT pg_get_userbyid(relowner), reloptions FROM pg_class WHERE oid = %s::regclass", [score]
+        )
+        owner, options = cursor.fetchone()
         if options:
             cursor.execute(f"ALTER TABLE {table} SET ({', '.join(options)})")
+        # The same owner (who runs the migrations) and the same grants (the app's role may own
+        # nothing: docs/DEPLOY.md); both stay with the table when it is renamed.
+        cursor.execute(f"ALTER TABLE {table} OWNER TO {_q(owner)}")
+        cursor.execute(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,"
+            " a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a"
+            " WHERE c.oid = %s::regclass",
+            [score],
+        )
+        for grantee, privilege, grantable in cursor.fetchall():
+            option = " WITH GRANT OPTION" if grantable else ""
+            cursor.execute(f"GRANT {privilege} ON {table} TO {grantee}{option}")
         # Constraints LIKE does not copy: primary key, unique, exclusion (each with its index)
         # and foreign keys. CHECK constraints came with their names.
         cursor.execute(

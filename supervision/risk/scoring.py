@@ -131,16 +131,32 @@ def recompute_workers() -> int:
     INSERT ... SELECT runs on one core (version 15 plans no parallel workers for it), so chunks
     side by side use the others. One inside a transaction: other connections would neither see
     its uncommitted rows nor be undone with it. One on SQLite, which has one writer."""
-    if not _rebuilds():
-        return 1
-    return settings.SCORE_RECOMPUTE_WORKERS
+    return settings.SCORE_RECOMPUTE_WORKERS if _way().shared else 1
 
 
-def _rebuilds() -> bool:
-    """Whether a full recompute writes a new table and swaps it in (supervision.risk.rebuild):
-    on PostgreSQL, outside a transaction (the chunks commit on their own connections). Otherwise
-    the score table's rows are updated in place, chunk after chunk."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+@dataclass(frozen=True)
+class _Way:
+    """How a full recompute runs here. ``shared``: its chunks side by side on connections of their
+    own, reading tables it prepared in the schema (PostgreSQL, outside a transaction, the role
+    allowed to create tables). ``rebuild``: besides, the scores are written into a new table
+    swapped in at the end (supervision.risk.rebuild), which takes a role that owns the score
+    table (docs/DEPLOY.md). Otherwise the score table's rows are updated in place."""
+
+    shared: bool = False
+    rebuild: bool = False
+
+
+def _way() -> _Way:
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _Way()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT has_schema_privilege(current_schema(), 'CREATE'),"
+            " pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c WHERE c.oid = %s::regclass",
+            [EnterpriseScore._meta.db_table],
+        )
+        may_create, owns_scores = cursor.fetchone()
+    return _Way(shared=may_create, rebuild=may_create and owns_scores)
 
 
 def recompute_all(
@@ -153,28 +169,29 @@ def recompute_all(
 ) -> RecomputeReport:
     """Rescore every enterprise, one set-based statement per chunk of ids, ``workers`` chunks at
     once (default: recompute_workers()). On PostgreSQL the scores go to a new table that replaces
-    the score table when every chunk is done (supervision.risk.rebuild): a failure leaves the
-    old scores as they were. Elsewhere each chunk updates the score table in its own transaction
-    (or the caller's), so a crash loses at most one chunk, which the next run redoes."""
+    the score table when every chunk is done (supervision.risk.rebuild, _Way): a failure leaves
+    the old scores as they were. Otherwise each chunk updates the score table in its own
+    transaction (or the caller's), so a crash loses at most one chunk, which the next run redoes."""
     started = time.perf_counter()
     policy = policy or current_policy()
     as_of = as_of or timezone.now()
-    workers = workers or recompute_workers()
+    way = _way()
+    # Side by side only where the chunks can share what was prepared (and see each other's rows).
+    workers = (workers or settings.SCORE_RECOMPUTE_WORKERS) if way.shared else 1
     bounds = Enterprise.objects.aggregate(lo=Min("id"), hi=Max("id"))
     lo, hi = bounds["lo"], bounds["hi"]
     count = 0
     if lo is not None:
         starts = list(range(lo, hi + 1, chunk))
-        rebuilds = _rebuilds()
-        # Off-site factors: the register values' features and the signals around every
-        # enterprise's cell, computed once for all chunks (in tables every worker can read).
-        # Shared, the recomputes also take turns (an advisory lock, released by drop).
+        # Off-site factors: the signals around every enterprise's cell, computed once for all
+        # chunks (in tables every worker can read). Shared, the recomputes also take turns (an
+        # advisory lock, released by drop).
         prepared = offsite_sql.prepared_for(policy, fresh=True)
         try:
             prepared = offsite_sql.prepare(
-                policy=policy, as_of=as_of, prepared=prepared, shared=rebuilds, workers=workers
+                policy=policy, as_of=as_of, prepared=prepared, shared=way.shared, workers=workers
             )
-            plan = rebuild.create_table() if rebuilds else None
+            plan = rebuild.create_table() if way.rebuild else None
             try:
                 statements = [
                     upsert_query(

@@ -3,6 +3,7 @@
 Transactional tests: the chunks commit on their own connections, as in production."""
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -45,7 +46,9 @@ def catalogue() -> dict:
             [TABLE],
         )
         constraints = cursor.fetchall()
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [TABLE])
+        cursor.execute(
+            "SELECT reloptions, relowner, relacl::text FROM pg_class WHERE oid = %s::regclass", [TABLE]
+        )
         options = cursor.fetchone()
     return {"indexes": indexes, "constraints": constraints, "options": options}
 
@@ -63,9 +66,10 @@ def scores() -> dict[int, tuple]:
     }
 
 
-def test_the_swapped_table_has_the_scores_in_place_and_the_same_indexes_and_constraints(world):
+def test_the_swapped_table_has_the_scores_in_place_and_the_same_indexes_and_constraints(world, app_role):
     enterprises, policy = world
     before = catalogue()
+    assert app_role in before["options"][2]  # the grants to the app's role are kept too
     assert len(before["indexes"]) >= 6 and any(c[1] == "f" for c in before["constraints"])
     with transaction.atomic():  # inside a transaction: the rows are updated in place
         scoring.recompute_all(policy=policy, as_of=AS_OF, chunk=3)
@@ -157,3 +161,45 @@ def test_a_swap_that_cannot_lock_the_table_gives_up_and_keeps_the_old_scores(wor
         release.set()
         thread.join()
     assert scores() == old and leftovers() == 0
+
+
+def table_oid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::regclass::oid", [TABLE])
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def app_role():
+    """The role docs/DEPLOY.md runs the app as: it owns nothing (here: not the score table)."""
+    role = f"t_app_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute(f"DROP OWNED BY {role}")
+        cursor.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.parametrize("may_create_tables", [True, False])
+def test_a_role_that_does_not_own_the_score_table_updates_it_in_place(world, app_role, may_create_tables):
+    enterprises, policy = world
+    scoring.recompute_all(policy=policy, as_of=AS_OF)
+    oid, before = table_oid(), scores()
+    with connection.cursor() as cursor:
+        if may_create_tables:
+            cursor.execute(f"GRANT CREATE ON SCHEMA public TO {app_role}")
+        cursor.execute(f"SET ROLE {app_role}")
+    later = AS_OF + timedelta(days=1)
+
+    report = scoring.recompute_all(policy=policy, as_of=later, chunk=3)
+
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    assert table_oid() == oid  # not swapped: updated in place
+    assert report.enterprises == len(enterprises) == len(before)
+    assert {s.as_of for s in EnterpriseScore.objects.all()} == {later}
+    assert leftovers() == 0
