@@ -75,7 +75,8 @@ def test_one_columns_values_in_order():
     from core.models import EnterpriseMembership
     from core.prepared import PreparedValues
 
-    owner, other = get_user_model().objects.create(username="o"), get_user_model().objects.create(username="x")
+    users = get_user_model().objects
+    owner, other = users.create(username="o"), users.create(username="x")
     enterprises = EnterpriseFactory.create_batch(3)
     for enterprise in reversed(enterprises):
         EnterpriseMembership.objects.create(user=owner, enterprise=enterprise)
