@@ -54,6 +54,7 @@ class Plan:
 
     table: str
     builds: list[str] = field(default_factory=list)
+    attach: list[str] = field(default_factory=list)  # after the builds: an index made a constraint
     renames: list[str] = field(default_factory=list)
     foreign_keys: list[tuple[str, str]] = field(default_factory=list)  # (name, definition)
 
@@ -91,16 +92,24 @@ def create_table() -> Plan:
         # Constraints LIKE does not copy: primary key, unique, exclusion (each with its index)
         # and foreign keys. CHECK constraints came with their names.
         cursor.execute(
-            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint"
+            "SELECT conname, contype, pg_get_constraintdef(oid), pg_get_indexdef(conindid) FROM pg_constraint"
             " WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'x', 'f') ORDER BY contype, conname",
             [score],
         )
-        for n, (name, kind, definition) in enumerate(cursor.fetchall()):
+        for n, (name, kind, definition, index) in enumerate(cursor.fetchall()):
             if kind == "f":
                 plan.foreign_keys.append((name, definition))
                 continue
             temporary = f"{table}_c{n}"
-            plan.builds.append(f"ALTER TABLE {table} ADD CONSTRAINT {temporary} {definition}")
+            if kind == "p":
+                # Its index built like the others, side by side (ADD CONSTRAINT would lock the
+                # table for the whole build), then made the primary key.
+                plan.builds.append(_index_build(index, temporary, table))
+                plan.attach.append(
+                    f"ALTER TABLE {table} ADD CONSTRAINT {temporary} PRIMARY KEY USING INDEX {temporary}"
+                )
+            else:
+                plan.builds.append(f"ALTER TABLE {table} ADD CONSTRAINT {temporary} {definition}")
             plan.renames.append(f"ALTER TABLE {_q(score)} RENAME CONSTRAINT {temporary} TO {_q(name)}")
         # The other indexes (not a constraint's).
         cursor.execute(
@@ -112,13 +121,18 @@ def create_table() -> Plan:
             [score],
         )
         for n, (name, definition) in enumerate(cursor.fetchall()):
-            match = _INDEX_DEF.match(definition)
-            if match is None:  # pragma: no cover - PostgreSQL writes every index this way
-                raise RuntimeError(f"unexpected index definition: {definition}")
             temporary = f"{table}_i{n}"
-            plan.builds.append(f"CREATE {match[1] or ''}INDEX {temporary} ON {table} {match[4]}")
+            plan.builds.append(_index_build(definition, temporary, table))
             plan.renames.append(f"ALTER INDEX {temporary} RENAME TO {_q(name)}")
     return plan
+
+
+def _index_build(definition: str, name: str, table: str) -> str:
+    """An index's CREATE INDEX (as pg_get_indexdef writes it) under another name, on another table."""
+    match = _INDEX_DEF.match(definition)
+    if match is None:  # pragma: no cover - PostgreSQL writes every index this way
+        raise RuntimeError(f"unexpected index definition: {definition}")
+    return f"CREATE {match[1] or ''}INDEX {name} ON {table} {match[4]}"
 
 
 def build_indexes(plan: Plan, *, workers: int) -> None:
@@ -129,6 +143,8 @@ def build_indexes(plan: Plan, *, workers: int) -> None:
         setup=[f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"],
     )
     with connection.cursor() as cursor:
+        for sql in plan.attach:
+            cursor.execute(sql)
         cursor.execute(f"ANALYZE {plan.table}")
 
 
