@@ -14,14 +14,21 @@ from django.db import connection, transaction
 Statement = tuple[str, list]
 
 
-def run(sql: str, params: list, *, setup: Sequence[str] = (), fetch: bool = False) -> list[tuple] | None:
-    """One statement in its own transaction (or the caller's), after ``setup`` (SET LOCAL ...).
-    ``params`` as the database takes them (sqltext._adapt)."""
+def run(sql: str, params: list, *, setup: Sequence[str] = (), fetch: bool = False) -> list[dict] | None:
+    """One statement in its own transaction (or the caller's), after ``setup`` (SET LOCAL ...);
+    ``fetch``: its rows as dictionaries. ``params`` as the database takes them (sqltext._adapt).
+
+    PostgreSQL's JIT stays off for the scoring statements through the connection options
+    (config/settings.py): compiling the score's long expression costs more than it saves, and
+    LLVM's compiler does not answer cancel requests."""
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in setup:
             cursor.execute(statement)
         cursor.execute(sql, params or None)
-        return cursor.fetchall() if fetch else None
+        if not fetch:
+            return None
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _run_apart(sql: str, params: list, setup: Sequence[str]) -> None:

@@ -88,21 +88,6 @@ CHUNK = 100_000
 # -- recompute ----------------------------------------------------------------------------------
 
 
-def _run(sql: str, params: list, *, fetch: bool = False) -> list[dict] | None:
-    """Execute a scoring statement in its own transaction (or the caller's).
-
-    PostgreSQL's JIT stays off for it through the connection options (config/settings.py):
-    compiling the score's long expression costs more than it saves, and LLVM's compiler does not
-    answer cancel requests.
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if not fetch:
-            return None
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 @dataclass
 class RecomputeReport:
     policy_version: int
@@ -116,7 +101,7 @@ def recompute_enterprise(*, enterprise_id: int, policy: ScoringPolicy | None = N
     """Rescore one enterprise now (after an inspection, an order change, a complaint)."""
     policy = policy or current_policy()
     sql, params = upsert_query(policy=policy, as_of=timezone.now(), scope=Scope(ids=(enterprise_id,)))
-    _run(sql, params)
+    parallel.run(sql, params)
 
 
 def rescore_on_commit(enterprise_id: int) -> None:
@@ -230,7 +215,7 @@ def score_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[
     ``last_inspected_on`` is a local date (SQLite hands raw SQL dates back as text), ``offsite`` a
     dict of points by factor name."""
     sql, params = score_query(policy=policy, as_of=as_of, scope=scope)
-    rows = _run(sql, params, fetch=True)
+    rows = parallel.run(sql, params, fetch=True)
     for row in rows:
         if isinstance(row["last_inspected_on"], str):
             row["last_inspected_on"] = date.fromisoformat(row["last_inspected_on"])
@@ -241,7 +226,7 @@ def score_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[
 
 def feature_rows(*, policy: ScoringPolicy, as_of: datetime, scope: Scope) -> list[dict]:
     sql, params = features_query(policy=policy, as_of=as_of, scope=scope)
-    return _run(sql, params, fetch=True)
+    return parallel.run(sql, params, fetch=True)
 
 
 def as_of_start(day: date) -> datetime:

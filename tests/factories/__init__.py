@@ -13,7 +13,10 @@ from tests.factories.core import (
     MembershipFactory,
     RegulatorFactory,
     UserFactory,
+    api_token,
     make_uscc,
+    tablet_client,
+    tablet_for,
 )
 from tests.factories.images import fake_jpeg, jpeg, jpeg_bytes, png_bytes
 from tests.factories.inspections import (
@@ -59,6 +62,7 @@ __all__ = [
     "RegulatorFactory",
     "UserFactory",
     "answer_all",
+    "api_token",
     "area",
     "department",
     "district",
@@ -86,4 +90,6 @@ __all__ = [
     "scored",
     "sign_all",
     "submit",
+    "tablet_client",
+    "tablet_for",
 ]

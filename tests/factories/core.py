@@ -2,11 +2,35 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from core import uscc
 from core.models import Department, District, Enterprise, EnterpriseMembership, Inspector, Regulator, Scene
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def api_token(user, device: str = "tablet") -> str:
+    """A bearer token for ``user``, got as a tablet gets one: its password sent to the API."""
+    response = Client().post(
+        "/api/v1/auth/token",
+        {"username": user.username, "password": PASSWORD, "device": device},
+        content_type="application/json",
+    )
+    return response.json()["token"]
+
+
+def tablet_client(token: str, *, enforce_csrf_checks: bool = False) -> Client:
+    """A tablet's client: the bearer token on every request, answers in English."""
+    return Client(
+        enforce_csrf_checks=enforce_csrf_checks,
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+    )
+
+
+def tablet_for(user) -> Client:
+    """A signed-in tablet of ``user``."""
+    return tablet_client(api_token(user))
 
 
 def make_uscc(n: int, division: str = "110105") -> str:

@@ -13,30 +13,16 @@ RELEASE around the write (2 queries a production request does not make):
 """
 
 import pytest
-from django.test import Client
 
 from supervision.inspections import services as workflow
 from supervision.models import InspectionAnswer, Result
-from tests.factories import PASSWORD, items_of, jpeg, make_ready, make_team, submit
+from tests.factories import items_of, jpeg, make_ready, make_team, submit, tablet_for
 
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
 NEW_ANSWER_QUERIES = 12
 CHANGED_ANSWER_QUERIES = 13
-
-
-def tablet_for(user) -> Client:
-    token = (
-        Client()
-        .post(
-            "/api/v1/auth/token",
-            {"username": user.username, "password": PASSWORD, "device": "tablet"},
-            content_type=JSON,
-        )
-        .json()["token"]
-    )
-    return Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
 
 
 def answer_url(inspection, item) -> str:

@@ -13,14 +13,15 @@ from core.audit import verify_chain
 from core.models import AuditEvent, Photo
 from supervision.models import Evaluation, Inspection, InspectionTask, RectificationOrder, Signature
 from tests.factories import (
-    PASSWORD,
     MembershipFactory,
+    api_token,
     fake_jpeg,
     items_of,
     jpeg,
     make_team,
     png_bytes,
     rectify,
+    tablet_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -37,18 +38,7 @@ def client_for(user=None) -> Client:
 
 def tablet_for(user) -> Client:
     """A tablet signs in with a bearer token and sends no CSRF token."""
-    token = (
-        Client()
-        .post(
-            "/api/v1/auth/token",
-            {"username": user.username, "password": PASSWORD, "device": "tablet"},
-            content_type=JSON,
-        )
-        .json()["token"]
-    )
-    return Client(
-        enforce_csrf_checks=True, headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-    )
+    return tablet_client(api_token(user), enforce_csrf_checks=True)
 
 
 def png_base64(**kwargs) -> str:

@@ -38,7 +38,7 @@ from core.models import ApiToken, Department, District, Inspector, Scene
 from core.tokens import secret_digest, token_authenticate
 from supervision.inspections import services as workflow
 from supervision.models import AnswerEvent, Inspection, InspectionAnswer, Result
-from tests.factories import PASSWORD, EnterpriseFactory, items_of, jpeg, make_task
+from tests.factories import EnterpriseFactory, api_token, items_of, jpeg, make_task, tablet_client
 
 JSON = "application/json"
 POSTGRES = connection.vendor == "postgresql"
@@ -54,16 +54,8 @@ def reference_data(transactional_db):
 
 
 def tablet_for(user) -> tuple[Client, str]:
-    token = (
-        Client()
-        .post(
-            "/api/v1/auth/token",
-            {"username": user.username, "password": PASSWORD, "device": "tablet"},
-            content_type=JSON,
-        )
-        .json()["token"]
-    )
-    return Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"}), token
+    token = api_token(user)
+    return tablet_client(token), token
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from supervision.models import (
     TabletPhoto,
 )
 from tests.factories import (
-    PASSWORD,
     EnterpriseFactory,
     items_of,
     jpeg_bytes,
@@ -37,6 +36,7 @@ from tests.factories import (
     make_team,
     png_bytes,
     submit,
+    tablet_for,
 )
 from tests.factories.inspections import loop_state
 
@@ -51,19 +51,6 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 def _frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def tablet_for(user) -> Client:
-    token = (
-        Client()
-        .post(
-            "/api/v1/auth/token",
-            {"username": user.username, "password": PASSWORD, "device": "tablet"},
-            content_type=JSON,
-        )
-        .json()["token"]
-    )
-    return Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
 
 
 def state() -> dict:

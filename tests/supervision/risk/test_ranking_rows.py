@@ -6,8 +6,7 @@ escaping; its links are the ones reverse() gives; its numbers round as the float
 The clock is frozen: "overdue" depends on today."""
 
 import random
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from django.template import engines
@@ -16,12 +15,12 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
-from core.models import Department, Enterprise
-from supervision.models import Inspection, InspectionTask, RectificationOrder
+from core.models import Enterprise
+from supervision.models import RectificationOrder
 from supervision.risk.views import ranking as views_ranking
 from tests.factories import EnterpriseFactory, make_score
+from tests.supervision.risk.test_ranking_visitable import NOW, bare_order
 
-NOW = datetime(2025, 6, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 LIST = "/ranking/"
 
 # The row as risk/ranking.html rendered it before the rows were built in Python.
@@ -48,32 +47,6 @@ def _frozen(time_machine):
     time_machine.move_to(NOW, tick=False)
 
 
-def order_of(enterprise, *, number: str, days: int, actor, status=RectificationOrder.Status.ISSUED):
-    """An order with no findings (the row needs only the order), due in ``days`` (past if < 0)."""
-    task = InspectionTask.objects.create(
-        enterprise=enterprise,
-        department=Department.objects.get(code="market_regulation"),
-        status=InspectionTask.Status.DONE,
-        due_from=NOW.date(),
-        due_to=NOW.date(),
-        created_by=actor,
-    )
-    inspection = Inspection.objects.create(
-        task=task,
-        enterprise=enterprise,
-        status=Inspection.Status.SUBMITTED,
-        started_by=actor,
-        submitted_at=NOW,
-    )
-    return RectificationOrder.objects.create(
-        number=number,
-        enterprise=enterprise,
-        inspection=inspection,
-        deadline=NOW + timedelta(days=days),
-        status=status,
-    )
-
-
 @pytest.fixture
 def rows_world(admin_user):
     """Rows of every kind: a closed business whose name and district need escaping with an overdue
@@ -85,9 +58,9 @@ def rows_world(admin_user):
     hostile.district.name_en = "Chaoyang <b>&</b>"
     hostile.district.save()
     make_score(hostile, risk=97.25, tier=4, credit="D", overdue=1, open_orders=3)
-    order_of(hostile, number="RO<1>&", days=-3, actor=admin_user)
-    order_of(hostile, number="RO-1b", days=5, actor=admin_user)
-    order_of(hostile, number="RO-1c", days=9, actor=admin_user)
+    bare_order(hostile, number="RO<1>&", days=-3, actor=admin_user)
+    bare_order(hostile, number="RO-1b", days=5, actor=admin_user)
+    bare_order(hostile, number="RO-1c", days=9, actor=admin_user)
     for n, (status, days) in enumerate(
         [
             (RectificationOrder.Status.RETURNED, 4),
@@ -100,9 +73,9 @@ def rows_world(admin_user):
         score = make_score(enterprise, risk=80 - n * 10.05, tier=1 + n, credit="ABCD"[n], open_orders=2)
         score.last_inspected_on = date(2024, 12, 31 - n)
         score.save()
-        order_of(enterprise, number=f"RO-{n}", days=days, actor=admin_user, status=status)
+        bare_order(enterprise, number=f"RO-{n}", days=days, actor=admin_user, status=status)
         if n == 1:
-            order_of(enterprise, number=f"RO-{n}-more", days=days + 1, actor=admin_user)
+            bare_order(enterprise, number=f"RO-{n}-more", days=days + 1, actor=admin_user)
     make_score(EnterpriseFactory(licence_status=Enterprise.LicenceStatus.SUSPENDED), risk=0.05, tier=1)
     make_score(EnterpriseFactory(), risk=12.35, tier=2)
 

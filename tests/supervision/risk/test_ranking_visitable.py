@@ -395,8 +395,11 @@ def test_an_inspector_in_scope_still_has_no_ranking(ordered, lead):
 # --- cost --------------------------------------------------------------------------------------------------
 
 
-def bare_order(enterprise, *, number: str, days: int, actor) -> RectificationOrder:
-    """An order with no findings (listing needs only the order), issued now, due in ``days``."""
+def bare_order(
+    enterprise, *, number: str, days: int, actor, status=RectificationOrder.Status.ISSUED
+) -> RectificationOrder:
+    """An order with no findings (listing needs only the order), made now, due in ``days`` (past
+    if < 0)."""
     task = InspectionTask.objects.create(
         enterprise=enterprise,
         department=Department.objects.get(code="market_regulation"),
@@ -413,7 +416,11 @@ def bare_order(enterprise, *, number: str, days: int, actor) -> RectificationOrd
         submitted_at=NOW,
     )
     return RectificationOrder.objects.create(
-        number=number, enterprise=enterprise, inspection=inspection, deadline=NOW + timedelta(days=days)
+        number=number,
+        enterprise=enterprise,
+        inspection=inspection,
+        deadline=NOW + timedelta(days=days),
+        status=status,
     )
 
 
