@@ -40,7 +40,6 @@ import pstats
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,45 +49,24 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The set-up and measuring helpers of bench/load_inspectors.py, beside this script.
+import load_inspectors  # noqa: E402
+from load_inspectors import free_port, group_cpu_seconds, percentile, setup_django  # noqa: E402
+
 ITEMS = 40
 APP_NAME = "bench-autosave"
 
 
-def percentile(values: list[float], p: float) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(p) - 1]
-
-
 def app_environment(database_url: str, workdir: str) -> dict[str, str]:
-    return {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        # Production-like: no query log, no debug wrappers around every cursor.
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "SECURE_SSL_REDIRECT": "0",
-        "STATIC_MANIFEST": "0",
-        "TASKS_BACKEND": "immediate",
-        "VAR_DIR": workdir,
-        "MEDIA_ROOT": f"{workdir}/media",
-        "STATIC_ROOT": f"{workdir}/static",
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
+    return load_inspectors.app_environment(
+        database_url,
+        workdir,
+        ALLOWED_HOSTS="127.0.0.1,testserver",
         # Connections kept through the run, so the backend's CPU can be read before and after.
-        "DB_CONN_MAX_AGE": "3600",
-    }
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+        DB_CONN_MAX_AGE="3600",
+    )
 
 
 class World:
@@ -227,30 +205,9 @@ def in_process(world: World, count: int, profile: bool) -> None:
 # --- through gunicorn --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def proc_cpu_seconds(pid: int) -> float:
     fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of the live processes of a process group (gunicorn's master and worker)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def backend_pids(admin_url: str, dbname: str) -> list[int]:

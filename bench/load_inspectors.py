@@ -117,7 +117,8 @@ def pg_cluster(port: int) -> tuple[str, str]:
 # --- set-up ----------------------------------------------------------------------------------------
 
 
-def app_environment(database_url: str, workdir: str) -> dict[str, str]:
+def app_environment(database_url: str, workdir: str, **extra: str) -> dict[str, str]:
+    """The app's environment for a bench server, production-like; ``extra`` settings on top."""
     return {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         # Production-like: no query log, no debug wrappers around every cursor.
@@ -132,6 +133,7 @@ def app_environment(database_url: str, workdir: str) -> dict[str, str]:
         "STATIC_ROOT": f"{workdir}/static",
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
 
 
