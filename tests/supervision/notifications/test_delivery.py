@@ -7,11 +7,13 @@ import signal
 import subprocess
 import sys
 import time as clock
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -26,6 +28,16 @@ from tests.supervision.notifications.builders import PHONE, issue_order, receive
 from tests.supervision.notifications.fake_sms import KEY_ID, SECRET
 
 Status = Delivery.Status
+# The lookup of a send in doubt asks the provider about each Beijing day from the send to now
+# (providers.AliyunSms.lookup): the tests that count its requests run at a set time of day.
+MIDDAY = datetime(2026, 6, 1, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+BEFORE_MIDNIGHT = datetime(2026, 6, 1, 23, 59, 50, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def midday():
+    with time_machine.travel(MIDDAY):
+        yield
 
 
 @pytest.mark.django_db
@@ -91,7 +103,7 @@ def _die_after_the_call(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_sms_in_doubt_is_looked_up_not_sent_again(fake_sms, monkeypatch, settings):
+def test_sms_in_doubt_is_looked_up_not_sent_again(fake_sms, monkeypatch, settings, midday):
     [pk] = received()
     with monkeypatch.context() as patch:
         _die_after_the_call(patch)
@@ -107,7 +119,25 @@ def test_sms_in_doubt_is_looked_up_not_sent_again(fake_sms, monkeypatch, setting
 
 
 @pytest.mark.django_db
-def test_sms_that_never_reached_the_provider_is_sent_after_the_lookup(fake_sms, monkeypatch, settings):
+def test_sms_that_never_reached_the_provider_is_sent_after_the_lookup(fake_sms, monkeypatch, midday):
+    _never_reached_the_provider(monkeypatch)
+    assert [r["Action"] for r in fake_sms.requests] == ["QuerySendDetails", "SendSms"]
+    assert len(fake_sms.delivered) == 1
+
+
+@pytest.mark.django_db
+def test_a_lookup_across_beijing_midnight_asks_about_both_days(fake_sms, monkeypatch):
+    with time_machine.travel(BEFORE_MIDNIGHT):
+        _never_reached_the_provider(monkeypatch)
+    dates = [r["SendDate"] for r in fake_sms.requests if r["Action"] == "QuerySendDetails"]
+    assert dates == ["20260601", "20260602"]
+    assert [r["Action"] for r in fake_sms.requests][-1] == "SendSms"
+    assert len(fake_sms.delivered) == 1
+
+
+def _never_reached_the_provider(monkeypatch) -> None:
+    """A send killed before the provider's call; the sweep after its lease looks it up, finds
+    nothing and sends it."""
     [pk] = received()
 
     def die_before_sending(*args, **kwargs):
@@ -119,8 +149,6 @@ def test_sms_that_never_reached_the_provider_is_sent_after_the_lookup(fake_sms, 
             engine.delivery_attempt(delivery_id=pk)
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS + 1)):
         assert engine.dispatch_due() == {Status.SENT: 1}
-    assert [r["Action"] for r in fake_sms.requests] == ["QuerySendDetails", "SendSms"]
-    assert len(fake_sms.delivered) == 1
 
 
 @pytest.mark.django_db
