@@ -3,6 +3,7 @@ GET /api/v1/enterprises/<uscc>/timeline: the enterprise's timeline, as the timel
 
 from datetime import date, datetime
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
@@ -10,12 +11,13 @@ from ninja.pagination import paginate
 from core import selectors
 from core.api import RefOut
 from core.api_auth import ANYONE
+from core.api_root import api as project_api
 from core.api_schemas import ErrorOut
 from core.errors import DomainError, NotFound
 from core.models import Enterprise
 from core.pagination import NoCountPagination
 from core.timeline import Entry
-from supervision.landing.panels import landing_open
+from supervision.landing.panels import landing_open, public_cards
 from supervision.landing.timeline import timeline_for
 
 router = Router(tags=["core"])
@@ -57,12 +59,26 @@ def scan(request, token: str):
         raise DomainError(_("This code is no longer valid."), code=f"code_{landing.outcome}", status=410)
     if landing.status != 200:
         raise NotFound(_("No such code."), code="unknown_code")
-    enterprise = landing.enterprise
-    card = CardOut.from_orm(enterprise).dict(by_alias=True)
+    if landing.view == "public":
+        # The same for every caller: kept with the enterprise's card in this worker and language,
+        # like the page's public face (supervision.landing.panels.public_cards).
+        body = public_cards.made(landing.enterprise, ("api",), lambda: _scan_body(request, landing))
+        return HttpResponse(body, content_type=project_api.get_content_type())
+    return ScanOut(**_scan_out(landing))
+
+
+def _scan_out(landing) -> dict:
+    card = CardOut.from_orm(landing.enterprise).dict(by_alias=True)
     card.update(tier=landing.extra.get("tier"), published_results=landing.extra.get("published_results", []))
     if landing.view == "public":
         card = {key: value for key, value in card.items() if key in PUBLIC_FIELDS}
     return {"view": landing.view, "enterprise": card}
+
+
+def _scan_body(request, landing) -> bytes:
+    """ScanOut as ninja writes it (exclude_none), for a response kept as it is."""
+    data = ScanOut(**_scan_out(landing)).model_dump(exclude_none=True)
+    return project_api.renderer.render(request, data, response_status=200)
 
 
 class TimelineEntryOut(Schema):

@@ -81,32 +81,49 @@ def public_panels(enterprise: Enterprise) -> dict:
 
 
 class _CardCache:
-    """The public face's panels per enterprise and language, kept SCAN_CARD_CACHE_SECONDS in this
-    process (settings.py says what that allows). One worker's memory: nothing to share or
-    invalidate, a popular code's card is computed once per worker and period."""
+    """The public face's card of an enterprise, kept SCAN_CARD_CACHE_SECONDS in this process
+    (settings.py says what that allows), per language: its panels, and what is made of them for the
+    anonymous public, the whole page and the scan API's body (supervision.landing.views and .api),
+    which go with the card when its period ends. One worker's memory: nothing to share or
+    invalidate, a popular code's card is computed once per worker and period. The code itself is
+    checked at every scan, before this."""
 
-    SIZE = 20_000  # cards (a few KB each): a worker's busiest codes
+    SIZE = 20_000  # cards (a few KB each, with their page): a worker's busiest codes
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: TTLCache | None = None
         self.clock = time.monotonic  # what the cards' age is measured on
 
-    def get(self, enterprise: Enterprise) -> dict:
+    def _card(self, enterprise: Enterprise) -> dict:
         ttl = settings.SCAN_CARD_CACHE_SECONDS
-        if ttl <= 0:
-            return public_panels(enterprise)
         key = (enterprise.pk, get_language())
         with self._lock:
             if self._cache is None or self._cache.ttl != ttl:
                 self._cache = TTLCache(maxsize=self.SIZE, ttl=ttl, timer=lambda: self.clock())
-            cached = self._cache.get(key)
-        if cached is None:
-            cached = public_panels(enterprise)
+            card = self._cache.get(key)
+        if card is None:
+            card = {"panels": public_panels(enterprise), "made": {}}
             with self._lock:
-                self._cache[key] = cached
+                self._cache[key] = card
+        return card
+
+    def get(self, enterprise: Enterprise) -> dict:
+        """The public panels of ``enterprise`` in the current language."""
+        if settings.SCAN_CARD_CACHE_SECONDS <= 0:
+            return public_panels(enterprise)
         # A copy: the caller adds its face's own panels to it.
-        return dict(cached)
+        return dict(self._card(enterprise)["panels"])
+
+    def made(self, enterprise: Enterprise, key: tuple, make):
+        """What ``make()`` makes of the enterprise's card (a page of one of its codes, the API's
+        body), kept with the card until its period ends."""
+        if settings.SCAN_CARD_CACHE_SECONDS <= 0:
+            return make()
+        made = self._card(enterprise)["made"]
+        if key not in made:
+            made[key] = make()  # two threads may both make it: the same value
+        return made[key]
 
     def clear(self) -> None:
         with self._lock:

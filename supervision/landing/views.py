@@ -2,9 +2,15 @@
 form, and the enterprise's timeline. Composed above the features (supervision.landing.panels,
 supervision.landing.timeline)."""
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,7 +25,7 @@ from supervision.complaints import intake
 from supervision.complaints.own_score import own_score_explain
 from supervision.inspections.panels import business_panel
 from supervision.landing.forms import ReportForm
-from supervision.landing.panels import landing_open
+from supervision.landing.panels import landing_open, public_cards
 from supervision.landing.timeline import timeline_for, timeline_recent
 
 TIMELINE_PAGE = 50
@@ -69,7 +75,40 @@ def landing(request, token: str):
     scan = landing_open(request, token)
     if scan.status != 200:
         return _unavailable(request, scan.status, {"scan": scan})
+    if scan.view == "public" and _same_for_anyone(request):
+        return _public_page(request, scan, token)
     return _render_landing(request, scan, token)
+
+
+def _same_for_anyone(request) -> bool:
+    """Whether the public face of a code is the page anyone scanning it gets: an anonymous visitor
+    with no message waiting (the thanks after a report) and no query string (the language form
+    sends the visitor back to the full path)."""
+    return not request.user.is_authenticated and not request.GET and not len(messages.get_messages(request))
+
+
+# What a kept public page holds in place of the two values each response has of its own: its forms'
+# CSRF token and the CSP nonce (the page has no inline script; one added later still gets the
+# response's nonce). Drawn per process, so a request cannot carry them.
+_CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+_NONCE_SLOT = f"nonce-slot-{secrets.token_hex(16)}"
+
+
+def _public_page(request, scan, token) -> HttpResponse:
+    """The public face (_same_for_anyone), rendered once per worker, code and language while the
+    enterprise's card is kept (supervision.landing.panels.public_cards). Each response gets its
+    own CSRF token and nonce."""
+
+    def render_page() -> str:
+        slots = {"csrf_token": _CSRF_SLOT, "csp_nonce": _NONCE_SLOT}
+        context = _landing_context(request, scan, token) | slots
+        return render_to_string("landing/public.html", context, request)
+
+    page = public_cards.made(scan.enterprise, ("page", token), render_page)
+    page = page.replace(_CSRF_SLOT, get_token(request))
+    if _NONCE_SLOT in page:
+        page = page.replace(_NONCE_SLOT, str(get_nonce(request)))
+    return HttpResponse(page)
 
 
 def _unavailable(request, status: int, context: dict):
@@ -79,6 +118,11 @@ def _unavailable(request, status: int, context: dict):
 
 
 def _render_landing(request, scan, token, *, form_errors=None, form_values=None, status=200):
+    context = _landing_context(request, scan, token, form_errors=form_errors, form_values=form_values)
+    return render(request, f"landing/{scan.view}.html", context, status=status)
+
+
+def _landing_context(request, scan, token, *, form_errors=None, form_values=None) -> dict:
     context = {
         "scan": scan,
         "enterprise": scan.enterprise,
@@ -94,7 +138,7 @@ def _render_landing(request, scan, token, *, form_errors=None, form_values=None,
         # enterprise's timeline (the scan API has no use for them, so they are not a panel).
         context["timeline"] = timeline_recent(enterprise=scan.enterprise, viewer=request.user)
         context["timeline_url"] = reverse("enterprise-timeline", args=[scan.enterprise.uscc])
-    return render(request, f"landing/{scan.view}.html", context, status=status)
+    return context
 
 
 def _landing_report(request, token: str):
