@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core import codes
 from core.models import IdentityCode
-from core.prepared import PreparedGet
+from core.prepared import PreparedGet, PreparedValues
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +83,47 @@ def test_one_columns_values_in_order():
     memberships = PreparedValues(EnterpriseMembership, "enterprise_id", by="user")
     assert memberships.get(owner.pk) == sorted(e.pk for e in enterprises)
     assert memberships.get(other.pk) == []
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="statements are prepared on PostgreSQL only"
+)
+
+
+@postgres_only
+@pytest.mark.parametrize("enabled", [True, False])
+def test_on_postgresql_the_statements_are_prepared_once_per_connection(admin_user, settings, enabled):
+    settings.DB_PREPARED_STATEMENTS = enabled
+    code = codes.code_issue(enterprise=EnterpriseFactory(), actor=admin_user)
+    prepared = PreparedGet(IdentityCode, by="token", related=RELATED)
+    values = PreparedValues(IdentityCode, "token", by="enterprise")
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert prepared.get(code.token).pk == code.pk
+            assert values.get(code.enterprise_id) == [code.token]
+        # An unknown value, and a value of the right type that reaches the server as a parameter.
+        assert prepared.get("x" * 30 + "'; --") is None
+    # The query log and the suite's statement counts see them as any other statement.
+    assert len(queries) == 7 and code.token in queries[0]["sql"]
+    ours = [sql for sql in _prepared_statements() if '"core_identitycode"' in sql]
+    assert len(ours) == (2 if enabled else 0)
+    # Django's own statements bind on the client and are never prepared, however often they run.
+    for _ in range(6):
+        IdentityCode.objects.filter(token=code.token).exists()
+    assert len([sql for sql in _prepared_statements() if '"core_identitycode"' in sql]) == len(ours)
+
+
+@postgres_only
+def test_a_prepared_statement_that_fails_is_an_ordinary_database_error(admin_user):
+    from django.db import DataError, transaction
+
+    prepared = PreparedGet(IdentityCode, by="token")
+    with pytest.raises(DataError), transaction.atomic():
+        prepared.get("A\x00B")  # PostgreSQL's text holds no NUL
+    assert prepared.get("AB") is None  # the connection is usable afterwards
