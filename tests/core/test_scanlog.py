@@ -18,6 +18,7 @@ import time_machine
 from django.db import OperationalError, connection
 from django.test import Client
 
+from core import scanlog
 from core.models import IdentityCode, ScanEvent
 from core.scanlog import scan_log
 from tests.factories import EnterpriseFactory
@@ -86,16 +87,16 @@ def test_failed_scans_are_written_at_once(batched, codes):
 
 def test_a_batch_the_database_refused_is_kept_and_written_with_the_next(batched, codes, monkeypatch):
     client = Client()
-    original = ScanEvent.objects.bulk_create
+    original = scanlog._write
     calls = []
 
-    def refuse_once(rows, *args, **kwargs):
+    def refuse_once(rows):
         calls.append(len(rows))
         if len(calls) == 1:
             raise OperationalError("the database is restarting")
-        return original(rows, *args, **kwargs)
+        return original(rows)
 
-    monkeypatch.setattr(ScanEvent.objects, "bulk_create", refuse_once)
+    monkeypatch.setattr(scanlog, "_write", refuse_once)
     for code in codes[:3]:
         assert client.get(f"/c/{code.token}").status_code == 200  # the scan is shown all the same
     assert ScanEvent.objects.count() == 0
@@ -106,6 +107,36 @@ def test_a_batch_the_database_refused_is_kept_and_written_with_the_next(batched,
         [code.pk for code in codes[:3]] + [codes[3].pk]
     )
     assert scan_log.pending() == 0
+
+
+def test_a_batch_is_stored_as_its_scans_were_served(batched, codes, admin_user):
+    # PostgreSQL writes a batch with COPY, SQLite with one INSERT: the same rows either way.
+    served = datetime(2026, 3, 1, 16, 0, 0, 123456, tzinfo=UTC)
+    events = [
+        ScanEvent(
+            at=served + timedelta(seconds=n),
+            token=code.token,
+            code=code,
+            enterprise=code.enterprise,
+            user=admin_user if n == 1 else None,
+            view="public",
+            channel="api" if n == 2 else "web",
+            outcome="ok",
+            user_agent='Mozilla/5.0 "微信" \\ tab\there\nnewline',
+            client="203.0.113.7" if n else "",
+        )
+        for n, code in enumerate(codes[:3])
+    ]
+    batched.SCAN_LOG_BATCH = 10
+    for event in events:
+        scan_log.add(event)
+    assert scan_log.flush() == 3
+    fields = ["at", "token", "code_id", "enterprise_id", "user_id", "view", "channel", "outcome"]
+    fields += ["user_agent"]
+    stored = list(ScanEvent.objects.order_by("at").values(*fields, "client", "repeats"))
+    assert stored == [
+        {**{f: getattr(event, f) for f in fields}, "client": event.client, "repeats": 0} for event in events
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
