@@ -13,7 +13,7 @@ instances select_related would give: every concrete field loaded, the backend's 
 
 The column ``by`` names must be unique: the first row found is the answer.
 
-On PostgreSQL the statements are also prepared on the server, once per connection (_cursor): the
+On PostgreSQL the statements are also prepared on the server, once per connection (prepared_cursor): the
 server then neither parses nor plans them again, which was half of its time on a scan.
 """
 
@@ -31,14 +31,15 @@ _NEVER_BY_COUNT = 2**31
 
 
 class _PreparingCursor(Cursor):
-    """Binds its parameters on the server and prepares every statement it runs (_cursor)."""
+    """Binds its parameters on the server and prepares every statement it runs (prepared_cursor)."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
-def _cursor(connection):
-    """A cursor of ``connection`` for this module's statements, through Django's cursor wrapper (the
+def prepared_cursor(connection):
+    """A cursor of ``connection`` for statements that run on every request of a busy path (this
+    module's, the autosave's single statement), through Django's cursor wrapper (the
     query log, execute_wrapper and the test suite's statement counts see them as any other).
 
     On PostgreSQL, with DB_PREPARED_STATEMENTS, a psycopg cursor that binds on the server and
@@ -95,7 +96,7 @@ class PreparedGet:
             with self._lock:
                 statement = self._statements.setdefault(alias, _Statement(self, alias))
         connection = connections[alias]
-        with _cursor(connection) as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(statement.sql, [self.by.get_db_prep_value(value, connection)])
             row = cursor.fetchone()
         return None if row is None else statement.load(row, connection)
@@ -125,7 +126,7 @@ class PreparedValues:
                 f"SELECT {column} FROM {quote(self.model._meta.db_table)}"
                 f" WHERE {quote(self.by.column)} = %s ORDER BY {column}"
             )
-        with _cursor(connection) as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(sql, [self.by.get_db_prep_value(value, connection)])
             return [row[0] for row in cursor.fetchall()]
 
