@@ -153,8 +153,8 @@ else:
 # and have no limit: core.middleware applies it. PostgreSQL only.
 DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 30, minimum=0)
 # The statements run on every request (a bearer token, the caller's roles, a scanned code, an
-# answer's autosave: core.prepared) are prepared on the PostgreSQL server once per connection. Off behind a pooler in
-# transaction mode older than PgBouncer 1.21 (prepared statements need the same server connection).
+# answer's autosave: core.prepared) are prepared on the PostgreSQL server once per connection. Off
+# behind a pooler in transaction mode older than PgBouncer 1.21 (they need the same connection).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
