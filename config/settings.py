@@ -125,6 +125,10 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
+# The statements run on every request (a bearer token, the caller's roles, a scanned code, an
+# answer's autosave: core.prepared) are prepared on the PostgreSQL server once per connection. Off
+# behind a pooler in transaction mode older than PgBouncer 1.21 (they need the same connection).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -147,15 +151,15 @@ else:
     # fails the connection after this many seconds (libpq counts less than 2 as 2), so the request
     # answers 503 instead of hanging until the worker is killed. A DATABASE_URL's own wins.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
+    if DB_PREPARED_STATEMENTS:
+        # Django's own cursors bind on the client and never prepare; with a threshold psycopg
+        # prepares what core.prepared asks for at once, and nothing else by count (2**31 runs).
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31)
 # Seconds a statement may run in a connection opened to serve a web request (0: no limit). Below
 # the server's worker timeout, so a stuck query fails (503) before the worker is killed. Commands
 # and task workers (migrate, recompute_scores, imports) open their connections outside a request
 # and have no limit: core.middleware applies it. PostgreSQL only.
 DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 30, minimum=0)
-# The statements run on every request (a bearer token, the caller's roles, a scanned code, an
-# answer's autosave: core.prepared) are prepared on the PostgreSQL server once per connection. Off
-# behind a pooler in transaction mode older than PgBouncer 1.21 (they need the same connection).
-DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------

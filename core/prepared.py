@@ -27,8 +27,6 @@ from django.db.models import Model
 from psycopg import Cursor, adapters
 from psycopg.pq import Format
 
-_NEVER_BY_COUNT = 2**31
-
 
 class _PreparingCursor(Cursor):
     """Binds its parameters on the server and prepares every statement it runs (prepared_cursor)."""
@@ -45,15 +43,12 @@ def prepared_cursor(connection):
     On PostgreSQL, with DB_PREPARED_STATEMENTS, a psycopg cursor that binds on the server and
     prepares each statement: psycopg keeps it prepared on the connection and from then on sends
     only its parameters. Django's own cursors bind on the client and prepare nothing, so that
-    poolers in transaction mode work; DEPLOY.md says when to turn this off."""
+    poolers in transaction mode work; DEPLOY.md says when to turn this off. The connection's
+    ``prepare_threshold`` (config/settings.py) lets psycopg prepare: without one it prepares
+    nothing, whatever is asked."""
     if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         return connection.cursor()
     connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:
-        # psycopg prepares nothing while this is None (Django's setting): from now on it prepares
-        # what is asked (prepare=True) at once, and nothing else by count. Django's cursors bind on
-        # the client and never prepare, whatever this says.
-        connection.connection.prepare_threshold = _NEVER_BY_COUNT
     with connection.wrap_database_errors:
         # What Django's create_cursor does: a connection whose time zone disagrees (a test that
         # changed the settings) gets the cursor's own loader.

@@ -1,7 +1,7 @@
 """core.prepared.PreparedGet gives what the ORM's select_related gives, in one statement."""
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from core import codes
@@ -121,8 +121,6 @@ def test_on_postgresql_the_statements_are_prepared_once_per_connection(admin_use
 
 @postgres_only
 def test_a_prepared_statement_that_fails_is_an_ordinary_database_error(admin_user):
-    from django.db import DataError, transaction
-
     prepared = PreparedGet(IdentityCode, by="token")
     with pytest.raises(DataError), transaction.atomic():
         prepared.get("A\x00B")  # PostgreSQL's text holds no NUL
