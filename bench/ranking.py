@@ -73,13 +73,20 @@ def main() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
 
+    from core.middleware import _serving
     from core.models import Enterprise
     from supervision.models import EnterpriseScore
 
     rows = EnterpriseScore.objects.count()
     closed = EnterpriseScore.objects.exclude(Enterprise.visitable_q("enterprise__")).count()
+    # This process stands for a web worker: the connection the cases use (opened again below) gets
+    # the settings of one opened to serve a request (core.middleware: the statement timeout, no
+    # parallel workers), not a command's.
+    connection.close()
+    _serving.set(True)
     print(
         f"{rows:,} scores ({closed:,} of closed businesses); {args.requests} requests per case "
         "(first page), server time in ms"

@@ -160,6 +160,10 @@ else:
 # and task workers (migrate, recompute_scores, imports) open their connections outside a request
 # and have no limit: core.middleware applies it. PostgreSQL only.
 DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 30, minimum=0)
+# Parallel workers per query in a connection opened to serve a web request (PostgreSQL's
+# max_parallel_workers_per_gather; core.middleware): starting them costs more than a page's short
+# queries gain. Commands and task workers keep the server's setting (the full recompute's scans).
+DB_REQUEST_PARALLEL_WORKERS = env_int("DB_REQUEST_PARALLEL_WORKERS", 0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------

@@ -287,15 +287,25 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
-def _statement_timeout(sender, connection, **kwargs) -> None:
-    """A connection opened while serving a request (a web worker's, kept CONN_MAX_AGE) gets the
-    web statement timeout; one opened by a command or a task worker keeps none."""
-    seconds = getattr(settings, "DB_STATEMENT_TIMEOUT", 0)
-    if not (_serving.get() and seconds and connection.vendor == "postgresql"):
+def _request_settings(sender, connection, **kwargs) -> None:
+    """A connection opened while serving a request (a web worker's, kept CONN_MAX_AGE) gets the web
+    statement timeout and the web's parallel workers per query; one opened by a command or a task
+    worker keeps the server's settings.
+
+    Parallel workers: PostgreSQL plans them for a ranking page that walks an index past thousands of
+    rows, and starting them took longer than the walk (the slowest first-page queries of
+    bench/ranking.py: 10 to 32 ms with them, 2 to 18 ms without; none was faster with them). Under
+    load they only take the cores other requests need. The full recompute and other commands keep them."""
+    if not (_serving.get() and connection.vendor == "postgresql"):
         return
+    values = {"max_parallel_workers_per_gather": str(getattr(settings, "DB_REQUEST_PARALLEL_WORKERS", 0))}
+    seconds = getattr(settings, "DB_STATEMENT_TIMEOUT", 0)
+    if seconds:
+        values["statement_timeout"] = f"{int(seconds * 1000)}ms"
+    calls = ", ".join("set_config(%s, %s, false)" for _ in values)
     with connection.connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{int(seconds * 1000)}ms"])
+        cursor.execute(f"SELECT {calls}", [part for pair in values.items() for part in pair])
 
 
 # Connected on import, in any process: only a request being served sets _serving.
-connection_created.connect(_statement_timeout, dispatch_uid="core.middleware.statement_timeout")
+connection_created.connect(_request_settings, dispatch_uid="core.middleware.request_settings")

@@ -179,28 +179,52 @@ def test_every_surface_answers_503_with_retry_after_when_the_database_is_unreach
             assert b"The service is briefly unavailable" in body
 
 
-# --- the statement timeout of the connections a request opens --------------------------------------
+# --- the settings of the connections a request opens -----------------------------------------------
+
+
+def _connection_settings() -> tuple[str, str]:
+    """(statement_timeout, max_parallel_workers_per_gather) of a new connection."""
+    connection = connections.create_connection("default")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'),"
+                " current_setting('max_parallel_workers_per_gather')"
+            )
+            return cursor.fetchone()
+    finally:
+        connection.close()
+
+
+def _opened_while_serving() -> tuple[str, str]:
+    seen = []
+    middleware = DatabaseUnavailableMiddleware(
+        lambda request: seen.append(_connection_settings()) or HttpResponse()
+    )
+    middleware(RequestFactory().get("/"))
+    return seen[0]
+
+
+@pytest.fixture
+def postgresql():
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("PostgreSQL settings (SQLite has no statement timeout and no parallel workers)")
 
 
 @pytest.mark.django_db
-def test_only_connections_opened_to_serve_a_request_get_the_statement_timeout(settings):
-    if connections["default"].vendor != "postgresql":
-        pytest.skip("a PostgreSQL setting (SQLite has no statement timeout)")
+def test_only_connections_opened_to_serve_a_request_get_the_web_settings(postgresql, settings):
     settings.DB_STATEMENT_TIMEOUT = 7
+    settings.DB_REQUEST_PARALLEL_WORKERS = 0
+    server_default = _connection_settings()  # a command's, a task worker's, a migration's
 
-    def statement_timeout() -> str:
-        connection = connections.create_connection("default")
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SHOW statement_timeout")
-                return cursor.fetchone()[0]
-        finally:
-            connection.close()
+    assert _opened_while_serving() == ("7s", "0")
+    assert _connection_settings() == server_default
+    assert server_default[0] == "0" and server_default[1] != "0"
 
-    seen = []
-    middleware = DatabaseUnavailableMiddleware(
-        lambda request: seen.append(statement_timeout()) or HttpResponse()
-    )
-    middleware(RequestFactory().get("/"))
-    assert seen == ["7s"]
-    assert statement_timeout() == "0"  # a command's, a task worker's, a migration's
+
+@pytest.mark.django_db
+def test_the_web_parallel_workers_are_set_without_a_statement_timeout(postgresql, settings):
+    settings.DB_STATEMENT_TIMEOUT = 0
+    settings.DB_REQUEST_PARALLEL_WORKERS = 3
+
+    assert _opened_while_serving() == ("0", "3")
