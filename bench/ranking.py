@@ -11,11 +11,19 @@ the risk order the first page walks) and the closed list (licence=closed) with a
 In this process, through Django's test client (full request cycle, no network), as the demo
 admin (city-wide) and the demo district regulator. Prints p50 / p95 / max per case.
 
+    .venv/bin/python bench/ranking.py --against max_parallel_workers_per_gather=2
+
+compares the web's settings with one PostgreSQL setting changed, request by request: each case's
+requests alternate between the two (the setting SET on the connection, then back), and the p50 of
+each side is printed. A shared machine's speed drifts by up to 2x from one minute to the next, so
+two separate runs do not tell a 10 ms difference from the drift; alternate requests do.
+
 Not a test: it prints numbers to compare.
 """
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -51,11 +59,38 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def _alternating(client, path, params, requests, connection, name, value):
+    """Server times (ms) of ``requests`` requests with the web's settings and as many with ``name``
+    set to ``value``, alternating (which goes first alternates too)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        web = cursor.fetchone()[0]
+    if web == value:
+        raise SystemExit(f"{name} is {value} in the web's settings already: nothing to compare")
+    times = {web: [], value: []}
+    for number in range(requests):
+        for setting in (web, value) if number % 2 else (value, web):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, %s, false)", [name, setting])
+            started = time.perf_counter()
+            client.get(path, params)
+            times[setting].append((time.perf_counter() - started) * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, false)", [name, web])
+    return times[web], times[value]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="bench_scoring")
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument(
+        "--against", metavar="SETTING=VALUE", help="alternate each request with this PostgreSQL setting"
+    )
     args = parser.parse_args()
+    against = args.against.partition("=")[::2] if args.against else None
+    if against and not (re.fullmatch(r"[a-z_]+", against[0]) and against[1]):
+        parser.error("--against takes a PostgreSQL setting's name and a value: name=value")
     os.environ.update(
         {
             "DATABASE_URL": f"{SERVER}/{args.database}",
@@ -91,7 +126,10 @@ def main() -> None:
         f"{rows:,} scores ({closed:,} of closed businesses); {args.requests} requests per case "
         "(first page), server time in ms"
     )
-    print(f"{'case':<28} {'as':<10} {'where':<5} {'rows':>5} {'p50':>7} {'p95':>7} {'max':>7}")
+    if against:
+        print(f"{'case':<28} {'as':<10} {'where':<5} {'web p50':>8} {against[0] + '=' + against[1]:>8}")
+    else:
+        print(f"{'case':<28} {'as':<10} {'where':<5} {'rows':>5} {'p50':>7} {'p95':>7} {'max':>7}")
     users = get_user_model().objects
     summary = []
     for label, username, params in CASES:
@@ -101,6 +139,14 @@ def main() -> None:
             response = client.get(path, params)  # warm caches and the connection
             assert response.status_code == 200, (label, where, response.status_code, response.content[:300])
             shown = len(response.json()["items"]) if where == "api" else response.content.count(b"<tr") - 1
+            if against:
+                web, other = _alternating(client, path, params, args.requests, connection, *against)
+                summary.append((label, where, statistics.median(web)))
+                print(
+                    f"{label:<28} {username:<10} {where:<5} {statistics.median(web):8.1f} "
+                    f"{statistics.median(other):8.1f}"
+                )
+                continue
             times = []
             for _ in range(args.requests):
                 started = time.perf_counter()
