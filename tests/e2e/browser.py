@@ -6,12 +6,23 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections
 
 from tests.factories import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(settings.BASE_DIR) / "var" / "e2e-screenshots"
 TABLET = {"width": 768, "height": 1024}
+
+
+def close_playwright_connections() -> None:
+    """Close the database connections the test opened while Playwright ran, before it stops.
+
+    Playwright's event loop runs in the test's thread, and while it runs Django keeps that thread's
+    connections apart from the ones opened before (asgiref's Local, by context), so the test's ORM
+    calls open one more connection. pytest-django never sees it: left open, it stopped the test
+    database from being dropped at the end of the run ("being accessed by other users")."""
+    connections.close_all()
 
 
 def wait_for(condition, timeout=15.0):

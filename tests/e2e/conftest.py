@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM
+from tests.e2e.browser import CHROMIUM, close_playwright_connections
 
 
 @pytest.fixture(autouse=True)
@@ -50,5 +50,6 @@ def browser():
             ],
         )
         yield chromium
+        close_playwright_connections()
         chromium.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

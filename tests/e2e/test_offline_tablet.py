@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.models import AuditEvent
 from supervision.inspections import services as workflow
 from supervision.models import AnswerEvent, Inspection, InspectionTask, Signature
-from tests.e2e.browser import CHROMIUM, SHOTS, TABLET, Step, draw, wait_for
+from tests.e2e.browser import CHROMIUM, SHOTS, TABLET, Step, close_playwright_connections, draw, wait_for
 from tests.factories import PASSWORD, jpeg_bytes, make_checklist, make_manual, make_task, make_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -73,6 +73,7 @@ def playwright():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as driver:
         yield driver
+        close_playwright_connections()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     os.environ.pop("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", None)
 
