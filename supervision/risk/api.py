@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import BooleanField, Case, Value, When
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -23,7 +22,7 @@ from core.api_root import api as project_api
 from core.api_schemas import ErrorOut
 from core.errors import DomainError, NotFound
 from core.models import Enterprise
-from core.pagination import NoCountPagination, Page
+from core.pagination import NoCountPagination, Page, PageUrls
 from supervision.models import CreditEvent, CreditRating, RiskLevel, ScoreRun, ScoringPolicy
 from supervision.risk import offsite, scoring
 from supervision.risk import selectors as ranking
@@ -126,14 +125,22 @@ ROW_FIELDS = (
 )
 
 
+# The order's page, by name: risk may not import the inspections feature (independent of it in the
+# features layer).
+ORDER_PAGE = "loop:order"
+
+
 def _ref(row: dict, prefix: str, english: bool) -> dict:
     """RefOut of a district or scene read as values (BilingualName.display_name's choice)."""
     name = row[f"{prefix}__name"]
     return {"code": row[f"{prefix}__code"], "name": (english and row[f"{prefix}__name_en"]) or name}
 
 
-def _score_out(row: dict, *, policy: ScoringPolicy, orders: list, english: bool) -> dict:
-    """ScoreOut of one score read as values (ROW_FIELDS), with its enterprise's open orders."""
+def _score_out(
+    row: dict, *, policy: ScoringPolicy, orders: list, english: bool, order_url: PageUrls | None = None
+) -> dict:
+    """ScoreOut of one score read as values (ROW_FIELDS), with its enterprise's open orders;
+    ``order_url``: a page's PageUrls of the order page (one reverse() for all its rows)."""
     order = orders[0] if orders else None
     return {
         "uscc": row["enterprise__uscc"],
@@ -161,9 +168,8 @@ def _score_out(row: dict, *, policy: ScoringPolicy, orders: list, english: bool)
             "status": order.status,
             "deadline": order.deadline,
             "overdue": order.is_overdue,
-            # By name: risk may not import the inspections feature (independent of it in the
-            # features layer). Every ranker may open it (supervision.risk.selectors.open_orders_attach).
-            "url": reverse("loop:order", args=[order.pk]),
+            # Every ranker may open it (supervision.risk.selectors.open_orders_attach).
+            "url": (order_url or PageUrls(ORDER_PAGE))(order.pk),
         },
         "more_open_orders": max(0, len(orders) - 1),
     }
@@ -195,7 +201,7 @@ def ranking_page(rows, *, page: int, page_size: int) -> dict:
     found = Page(ranking.ranking_values(rows, ROW_FIELDS), page=page, page_size=page_size)
     policies = ScoringPolicy.objects.in_bulk({row["policy_id"] for row in found.items})
     orders = ranking.open_orders_of({row["enterprise_id"] for row in found.items})
-    english = _english()
+    english, order_url = _english(), PageUrls(ORDER_PAGE)
     return {
         "items": [
             _score_out(
@@ -203,6 +209,7 @@ def ranking_page(rows, *, page: int, page_size: int) -> dict:
                 policy=policies[row["policy_id"]],
                 orders=orders.get(row["enterprise_id"], []),
                 english=english,
+                order_url=order_url,
             )
             for row in found.items
         ],

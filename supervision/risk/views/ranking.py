@@ -8,7 +8,6 @@ Exports are data leaving the system, so each one is written to the audit chain w
 """
 
 import csv
-import re
 import tempfile
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
@@ -20,7 +19,6 @@ from django.db import transaction
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -33,7 +31,7 @@ from core.audit import audit_record
 from core.errors import DomainError
 from core.models import Department, District, Enterprise, Scene
 from core.pages import add_domain_error, paginate
-from core.pagination import Page
+from core.pagination import Page, PageUrls
 from supervision.models import CreditEvent, CreditRating, EnterpriseScore, RectificationOrder, RiskLevel
 from supervision.risk import offsite, scoring
 from supervision.risk import selectors as ranking
@@ -167,29 +165,6 @@ _ROW = (
     '\n      <td class="rk-nowrap" data-label="{l_last_inspected_on}">{last_inspected}</td>'
     "\n    </tr>\n  "
 )
-# A value reverse() puts into a URL as it is: no percent-encoding, and every converter of the
-# ranking's URLs (str, int) accepts it. Anything else goes through reverse() itself.
-_PLAIN = re.compile(r"[0-9A-Za-z]+")
-_PLACEHOLDER = "9081726354"  # digits: a value the int converter accepts too
-
-
-class PageUrls:
-    """``reverse(viewname, args=[value])`` for a page's rows at the cost of one reverse() (each one
-    matches the pattern and quotes the argument anew; a row had one or two). The URL reversed once
-    with a placeholder is split around it; a plain value (USCC, primary key) is put in its place,
-    anything else is reversed as usual, so the URL is always the one reverse() gives."""
-
-    def __init__(self, viewname: str):
-        self.viewname = viewname
-        self.head, found, self.tail = reverse(viewname, args=[_PLACEHOLDER]).rpartition(_PLACEHOLDER)
-        if not found:
-            raise ValueError(f"{viewname} does not take its argument as it is")
-
-    def __call__(self, value) -> str:
-        text = str(value)
-        if _PLAIN.fullmatch(text):
-            return f"{self.head}{text}{self.tail}"
-        return reverse(self.viewname, args=[value])
 
 
 def _filled(message: str, **values: str) -> SafeString:

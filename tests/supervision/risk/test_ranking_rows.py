@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
 from core.models import Enterprise
+from core.pagination import PageUrls
 from supervision.models import RectificationOrder
 from supervision.risk.views import ranking as views_ranking
 from tests.factories import EnterpriseFactory, make_score
@@ -119,14 +120,14 @@ def test_the_rows_escape_what_they_show(rows_world, admin_user):
     ],
 )
 def test_a_page_url_is_the_one_reverse_gives(db, viewname, value):
-    assert views_ranking.PageUrls(viewname)(value) == reverse(viewname, args=[value])
+    assert PageUrls(viewname)(value) == reverse(viewname, args=[value])
 
 
 def test_a_value_reverse_refuses_is_refused_the_same(db):
     with pytest.raises(NoReverseMatch):
         reverse("ranking:detail", args=["a/b"])
     with pytest.raises(NoReverseMatch):
-        views_ranking.PageUrls("ranking:detail")("a/b")
+        PageUrls("ranking:detail")("a/b")
 
 
 def test_the_bars_numbers_round_half_up_as_floatformat_does():
