@@ -3,6 +3,7 @@ OpenAPI document. The packages' routers are mounted on it in config/api.py."""
 
 import logging
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,6 +17,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
+from ninja.renderers import BaseRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.schema import NinjaGenerateJsonSchema
 
 from core.api_auth import SIGNED_IN, anonymous
@@ -180,6 +183,30 @@ def _published(module: str, name: str, published_names: dict[str, str], sep: str
     return f"{module}.{name}".replace(".", sep)
 
 
+# --- the responses' JSON -------------------------------------------------------------------------------
+
+
+class FastJSONRenderer(BaseRenderer):
+    """JSON by orjson: the values ninja's JSONRenderer writes, in a fifth of the time (a ranking page
+    of 50 rows of a dozen factors spent about 1 ms in the standard library's encoder).
+
+    The same values as ninja's encoder writes: dates, times, datetimes and what orjson does not know
+    (Decimal, lazy translations, schemas, URLs) go through ninja's own NinjaJSONEncoder.default, so a
+    datetime still reads "2026-12-06T08:30:00.123Z"; str and int subclasses (TextChoices) are written
+    as their values, dictionaries' int keys as strings, as the standard library does. What differs is
+    the spelling, not the values: no spaces between items, non-ASCII text as UTF-8 rather than \\u
+    escapes (the response is UTF-8), and a float that is not a number is null (the standard library
+    wrote NaN, which is not JSON); NumPy numbers are numbers. Anything neither encoder knows is a
+    TypeError, as before."""
+
+    media_type = "application/json"
+    _encoder = NinjaJSONEncoder()
+    _options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+    def render(self, request, data, *, response_status: int) -> bytes:
+        return orjson.dumps(data, default=self._encoder.default, option=self._options)
+
+
 class SupervisionAPI(NinjaAPI):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -205,6 +232,7 @@ api = SupervisionAPI(
     urls_namespace="api",
     auth=SIGNED_IN,
     parser=_ObjectBodies(),
+    renderer=FastJSONRenderer(),
 )
 
 
