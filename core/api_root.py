@@ -187,8 +187,9 @@ def _published(module: str, name: str, published_names: dict[str, str], sep: str
 
 
 class FastJSONRenderer(BaseRenderer):
-    """JSON by orjson: the values ninja's JSONRenderer writes, in a fifth of the time (a ranking page
-    of 50 rows of a dozen factors spent about 1 ms in the standard library's encoder).
+    """JSON by orjson: the values ninja's JSONRenderer writes, in half the time (a ranking page of 50
+    rows of a dozen factors: 0.74 ms in the standard library's encoder, 0.36 ms here, with its
+    dates still formatted by ninja's encoder; 47 KB become 41).
 
     The same values as ninja's encoder writes: dates, times, datetimes and what orjson does not know
     (Decimal, lazy translations, schemas, URLs) go through ninja's own NinjaJSONEncoder.default, so a
