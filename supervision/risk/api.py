@@ -136,9 +136,7 @@ def _ref(row: dict, prefix: str, english: bool) -> dict:
     return {"code": row[f"{prefix}__code"], "name": (english and row[f"{prefix}__name_en"]) or name}
 
 
-def _score_out(
-    row: dict, *, policy: ScoringPolicy, orders: list, english: bool, order_url: PageUrls | None = None
-) -> dict:
+def _score_out(row: dict, *, policy: ScoringPolicy, orders: list, english: bool, order_url: PageUrls) -> dict:
     """ScoreOut of one score read as values (ROW_FIELDS), with its enterprise's open orders;
     ``order_url``: a page's PageUrls of the order page (one reverse() for all its rows)."""
     order = orders[0] if orders else None
@@ -169,7 +167,7 @@ def _score_out(
             "deadline": order.deadline,
             "overdue": order.is_overdue,
             # Every ranker may open it (supervision.risk.selectors.open_orders_attach).
-            "url": (order_url or PageUrls(ORDER_PAGE))(order.pk),
+            "url": order_url(order.pk),
         },
         "more_open_orders": max(0, len(orders) - 1),
     }
@@ -189,7 +187,9 @@ def score_row(score) -> dict:
     row |= {f"enterprise__{f}": getattr(enterprise, f) for f in ("uscc", "name", "licence_status")}
     order = getattr(score, "open_order", None)
     orders = [] if order is None else [order] + [None] * getattr(score, "more_open_orders", 0)
-    out = _score_out(row, policy=score.policy, orders=orders, english=_english())
+    out = _score_out(
+        row, policy=score.policy, orders=orders, english=_english(), order_url=PageUrls(ORDER_PAGE)
+    )
     for part in ("district", "scene"):  # the breakdown's schema validates it: RefOut reads display_name
         out[part]["display_name"] = out[part]["name"]
     return out
