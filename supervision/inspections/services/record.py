@@ -314,10 +314,6 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done
     content = inspection_content(locked)
     locked.content_hash = content_digest(content)
     locked.save()
-    findings = [
-        Finding.objects.create(inspection=locked, answer=a, item=a.item, severity=a.item.severity)
-        for a in failing
-    ]
     order = None
     if conclusion == Inspection.Conclusion.RECTIFY:
         order = RectificationOrder.objects.create(
@@ -326,7 +322,13 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done
             inspection=locked,
             deadline=rectify_deadline,
         )
-        Finding.objects.filter(pk__in=[f.pk for f in findings]).update(order=order)
+    # One INSERT for all of them, each with its order from the start (no signal listens for a finding).
+    findings = Finding.objects.bulk_create(
+        [
+            Finding(inspection=locked, answer=a, item=a.item, severity=a.item.severity, order=order)
+            for a in failing
+        ]
+    )
     InspectionTask.objects.filter(pk=locked.task_id).update(status=InspectionTask.Status.DONE)
     audit_record(
         actor=actor,
