@@ -125,11 +125,6 @@ ROW_FIELDS = (
 )
 
 
-# The order's page, by name: risk may not import the inspections feature (independent of it in the
-# features layer).
-ORDER_PAGE = "loop:order"
-
-
 def _ref(row: dict, prefix: str, english: bool) -> dict:
     """RefOut of a district or scene read as values (BilingualName.display_name's choice)."""
     name = row[f"{prefix}__name"]
@@ -188,7 +183,7 @@ def score_row(score) -> dict:
     order = getattr(score, "open_order", None)
     orders = [] if order is None else [order] + [None] * getattr(score, "more_open_orders", 0)
     out = _score_out(
-        row, policy=score.policy, orders=orders, english=_english(), order_url=PageUrls(ORDER_PAGE)
+        row, policy=score.policy, orders=orders, english=_english(), order_url=PageUrls(ranking.ORDER_PAGE)
     )
     for part in ("district", "scene"):  # the breakdown's schema validates it: RefOut reads display_name
         out[part]["display_name"] = out[part]["name"]
@@ -201,7 +196,7 @@ def ranking_page(rows, *, page: int, page_size: int) -> dict:
     found = Page(ranking.ranking_values(rows, ROW_FIELDS), page=page, page_size=page_size)
     policies = ScoringPolicy.objects.in_bulk({row["policy_id"] for row in found.items})
     orders = ranking.open_orders_of({row["enterprise_id"] for row in found.items})
-    english, order_url = _english(), PageUrls(ORDER_PAGE)
+    english, order_url = _english(), PageUrls(ranking.ORDER_PAGE)
     return {
         "items": [
             _score_out(

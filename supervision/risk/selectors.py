@@ -331,6 +331,11 @@ def open_orders_attach(scores: list[EnterpriseScore]) -> list[EnterpriseScore]:
     return scores
 
 
+# The page of an order a ranking row links to (the page's and the API's), by name: risk may not import
+# the inspections feature (independent of it in the features layer).
+ORDER_PAGE = "loop:order"
+
+
 def open_orders_of(enterprise_ids) -> dict[int, list[RectificationOrder]]:
     """The orders not closed yet of these enterprises, earliest deadline first: one query."""
     by_enterprise: dict[int, list[RectificationOrder]] = {}

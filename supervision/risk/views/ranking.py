@@ -192,7 +192,7 @@ def _table_rows(scores, *, offset: int, labels: dict) -> list[dict]:
     # A whole number as the template shows it: localized (grouped) only if the settings group digits.
     whole = formats.localize if settings.USE_THOUSAND_SEPARATOR else str
     follow = {
-        "url": PageUrls("loop:order"),
+        "url": PageUrls(ranking.ORDER_PAGE),
         "open": _("Open order %(number)s"),
         "due": _("due %(day)s"),
         "overdue": _("overdue"),
