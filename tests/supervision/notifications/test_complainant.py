@@ -87,8 +87,9 @@ def test_the_complainant_hears_what_became_of_the_report_and_nothing_more(
     everything = [m["text"] for m in fake_sms.delivered] + [m.subject + m.body for m in mail.outbox]
     for text in everything:
         assert enterprise.name in text
+        # The card's address is allowed; its random code could hold "ZG" by chance (it once did).
         for secret in NEVER:
-            assert secret not in text, (secret, text)
+            assert secret not in text.replace(card, ""), (secret, text)
     # The business's people heard of the order, not of the complaint.
     assert not Notification.objects.filter(
         kind__in=[NotificationKind.COMPLAINT_RECEIVED, NotificationKind.COMPLAINT_OUTCOME], user__isnull=False
