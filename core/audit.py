@@ -114,11 +114,16 @@ def target_label(target: models.Model | None) -> tuple[str, str]:
     return target._meta.label_lower, str(target.pk)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def audit_record(
     *, actor, action: str, target: models.Model | None = None, data: dict | None = None
 ) -> AuditEvent:
-    """Append one event. ``actor`` is a user or None for the system (imports, tasks)."""
+    """Append one event. ``actor`` is a user or None for the system (imports, tasks).
+
+    Inside the caller's transaction it takes no savepoint of its own (two statements fewer per
+    event): the event is written with the change it records or not at all. If it fails, the whole
+    transaction is marked for rollback, so a caller cannot catch the error and commit the change
+    without its event."""
     # Normalise through JSON once, so what is stored is exactly what was hashed.
     payload = json.loads(canonical(data or {}))
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"hash": GENESIS_HASH})

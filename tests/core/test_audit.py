@@ -142,3 +142,23 @@ def test_one_event_is_checked_against_its_neighbours():
     with tampering() as cursor:
         cursor.execute(f"UPDATE {_table()} SET action = 'forged' WHERE seq = 1")
     assert not verify_neighbourhood(AuditEvent.objects.get(seq=1))
+
+
+@pytest.mark.django_db
+def test_a_failed_event_takes_the_change_it_records_with_it(enterprise):
+    """No savepoint of its own: a caller that catches the failure cannot commit its change without
+    the event (the next statement is refused, and the block rolls back)."""
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    from core.models import Enterprise
+
+    name = enterprise.name
+    with transaction.atomic():
+        Enterprise.objects.filter(pk=enterprise.pk).update(name="改过的名称")
+        with pytest.raises(TypeError):
+            audit_record(actor=None, action="test.rename", target=enterprise, data={"x": object()})
+        with pytest.raises(TransactionManagementError):
+            Enterprise.objects.filter(pk=enterprise.pk).update(name="再改一次")
+    assert Enterprise.objects.get(pk=enterprise.pk).name == name
+    assert not AuditEvent.objects.exists()
