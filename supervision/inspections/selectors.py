@@ -42,17 +42,25 @@ def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
 
     With a ``viewer``, only the items of the departments whose results they see
     (item_wall in permissions.py: each department sees its own items). Without one, every item:
-    for the record's own inspectors writing it (the tablet, the write operations' answers)."""
-    merged = scene_checklist(
+    for the record's own inspectors writing it (the tablet, the write operations' answers).
+
+    A record that a write has just read carries those rows, and they are not read again: its
+    merged checklist (``sheet_checklist``: inspection_start and inspection_submit), and the
+    submitted record's answers with their photos (``content_answers``) and signatures
+    (``content_signatures``: inspection_submit, which froze them)."""
+    merged = getattr(inspection, "sheet_checklist", None) or scene_checklist(
         scene=inspection.enterprise.scene,
         enterprise=inspection.enterprise,
         checklists=inspection.checklists.all(),
     )
     wall = item_wall(viewer, inspection) if viewer is not None else WHOLE
-    answers = {
-        a.item_id: a
-        for a in InspectionAnswer.objects.filter(inspection=inspection).prefetch_related("photos")
-    }
+    answers = getattr(inspection, "content_answers", None)
+    if answers is None:
+        answers = InspectionAnswer.objects.filter(inspection=inspection).prefetch_related("photos")
+    answers = {a.item_id: a for a in answers}
+    signatures = getattr(inspection, "content_signatures", None)
+    if signatures is None:
+        signatures = inspection.signatures.order_by("signed_at")
     items = [
         {
             "id": item.pk,
@@ -95,7 +103,7 @@ def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
         "answered": sum(1 for item in items if item["answer"] is not None),
         "total": len(items),
         "items": items,
-        "signatures": list(inspection.signatures.order_by("signed_at")),
+        "signatures": sorted(signatures, key=lambda signature: signature.signed_at),
         "order": order.number if order else None,
         "order_obj": order,
     }

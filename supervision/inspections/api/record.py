@@ -43,7 +43,10 @@ def get_inspection(request, inspection_id: int):
 @router.patch("/inspections/{inspection_id}", response={200: InspectionOut, **ERRORS})
 def update_inspection(request, inspection_id: int, payload: InspectionUpdateIn):
     inspection = workflow.inspection_update(
-        inspection=_inspection(request, inspection_id), actor=request.user, **payload.dict()
+        inspection=Inspection(pk=inspection_id),
+        visible=inspections_visible_to(request.user),
+        actor=request.user,
+        **payload.dict(),
     )
     return _inspection_out(inspection)
 
@@ -65,7 +68,11 @@ def answer_item(request, inspection_id: int, item_id: int, payload: AnswerIn):
 @router.post("/inspections/{inspection_id}/answers/{item_id}/photos", response={200: AnswerOut, **ERRORS})
 def add_answer_photo(request, inspection_id: int, item_id: int, photo: File[UploadedFile]):
     return workflow.inspection_answer(
-        inspection=_inspection(request, inspection_id), actor=request.user, item_id=item_id, photos=[photo]
+        inspection=Inspection(pk=inspection_id),
+        visible=inspections_visible_to(request.user),
+        actor=request.user,
+        item_id=item_id,
+        photos=[photo],
     )
 
 
@@ -82,7 +89,8 @@ def sign_inspection(request, inspection_id: int, payload: SignatureIn):
         ) from None
     inspector = get_object_or_404(Inspector, pk=payload.inspector_id) if payload.inspector_id else None
     signature = workflow.inspection_sign(
-        inspection=_inspection(request, inspection_id),
+        inspection=Inspection(pk=inspection_id),
+        visible=inspections_visible_to(request.user),
         actor=request.user,
         role=payload.role,
         image=image,
@@ -102,7 +110,10 @@ def record_refusal(request, inspection_id: int, payload: RefusalIn):
 @router.post("/inspections/{inspection_id}/submit", response={200: InspectionOut, **ERRORS})
 def submit_inspection(request, inspection_id: int, payload: SubmitIn):
     inspection = workflow.inspection_submit(
-        inspection=_inspection(request, inspection_id), actor=request.user, **payload.dict()
+        inspection=Inspection(pk=inspection_id),
+        visible=inspections_visible_to(request.user),
+        actor=request.user,
+        **payload.dict(),
     )
     return _inspection_out(inspection)
 

@@ -1,13 +1,17 @@
-"""What every step of the inspection loop shares: its limits, its error, and the checks of
-uploaded photos (the on-site answers' and the business's rectification evidence)."""
+"""What every step of the inspection loop shares: its limits, its error, the checks of uploaded
+photos (the on-site answers' and the business's rectification evidence), and the record's lock."""
 
 from collections.abc import Sequence
 
+from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from checklists.models import Severity
+from core import permissions
 from core.errors import DomainError
 from core.photos import validate_photo_upload
+from supervision.models import Inspection, InspectionTask
 
 MIN_INSPECTORS = 2
 MAX_PHOTOS_PER_ANSWER = 5
@@ -35,3 +39,29 @@ def _check_photos(uploads: Sequence, already: int = 0) -> None:
         )
     for upload in uploads:
         validate_photo_upload(upload)
+
+
+def _lock_record(inspection: Inspection, actor, visible: QuerySet[Inspection] | None = None) -> Inspection:
+    """The record and its task locked, in one statement that also tells whether ``actor`` is one of
+    the task's inspectors (``actor_assigned``) and, with ``visible`` (the caller's permission
+    filter), whether they may see it: a record outside ``visible`` is not found (404).
+
+    FOR UPDATE OF the record and the task only: the joined enterprise and scene are read, not
+    changed, and locking them would queue every record of a scene behind one row."""
+    inspector = permissions.roles_of(actor).inspector
+    assigned = (
+        Exists(
+            InspectionTask.inspectors.through.objects.filter(
+                inspectiontask_id=OuterRef("task_id"), inspector_id=inspector.pk
+            )
+        )
+        if inspector is not None
+        else Value(False)
+    )
+    return get_object_or_404(
+        (Inspection.objects if visible is None else visible)
+        .select_for_update(of=("self", "task"))
+        .select_related("enterprise__scene", "task")
+        .annotate(actor_assigned=assigned),
+        pk=inspection.pk,
+    )

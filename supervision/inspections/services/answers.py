@@ -12,14 +12,12 @@ from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
-from django.shortcuts import get_object_or_404
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from checklists.models import ChecklistItem
-from core import permissions
 from core.models import Enterprise, Inspector, Photo
 from core.photos import photos_discard, photos_ingest
 from core.prepared import prepared_cursor
@@ -28,6 +26,7 @@ from supervision.inspections.services._common import (
     NOTE_MAX,
     SIGNATURE_MAX_BYTES,
     _check_photos,
+    _lock_record,
     _refuse,
 )
 from supervision.models import AnswerEvent, Inspection, InspectionAnswer, InspectionTask, Result, Signature
@@ -35,28 +34,8 @@ from supervision.models import AnswerEvent, Inspection, InspectionAnswer, Inspec
 
 def _lock_draft(inspection: Inspection, actor, visible: QuerySet[Inspection] | None = None) -> Inspection:
     """Lock the record and its task (a cancelled task freezes the record) for a change by one of the
-    assigned inspectors. One statement: the lock, the assignment check and, with ``visible`` (the
-    caller's permission filter), the visibility check; a record outside ``visible`` is not found.
-
-    FOR UPDATE OF the record and the task only: the joined enterprise and scene are read, not
-    changed, and locking them would queue every record of a scene behind one row."""
-    inspector = permissions.roles_of(actor).inspector
-    assigned = (
-        Exists(
-            InspectionTask.inspectors.through.objects.filter(
-                inspectiontask_id=OuterRef("task_id"), inspector_id=inspector.pk
-            )
-        )
-        if inspector is not None
-        else Value(False)
-    )
-    inspection = get_object_or_404(
-        (Inspection.objects if visible is None else visible)
-        .select_for_update(of=("self", "task"))
-        .select_related("enterprise__scene", "task")
-        .annotate(actor_assigned=assigned),
-        pk=inspection.pk,
-    )
+    assigned inspectors: _lock_record's one statement, and the record still a draft."""
+    inspection = _lock_record(inspection, actor, visible)
     if not inspection.actor_assigned:
         raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
     if inspection.status != Inspection.Status.DRAFT:
@@ -361,9 +340,10 @@ def inspection_update(
     actor,
     note: str | None = None,
     representative_name: str | None = None,
+    visible: QuerySet[Inspection] | None = None,
 ) -> Inspection:
-    """Autosave the record's own fields."""
-    inspection = _lock_draft(inspection, actor)
+    """Autosave the record's own fields. ``visible``: as inspection_answer's."""
+    inspection = _lock_draft(inspection, actor, visible)
     if note is not None:
         if len(note) > 4000:
             raise _refuse(_("At most %(n)d characters.") % {"n": 4000}, "note_too_long", 422)
@@ -397,11 +377,13 @@ def inspection_sign(
     image: bytes,
     inspector: Inspector | None = None,
     device_at: datetime | None = None,
+    visible: QuerySet[Inspection] | None = None,
 ) -> Signature:
     """Store a signature drawn on the tablet: each assigned inspector's, and the representative's.
     Signing again replaces the earlier drawing (a smudged signature is redrawn before submit).
-    ``device_at``: when it was drawn on a tablet offline, by its clock (services.offline)."""
-    inspection = _lock_draft(inspection, actor)
+    ``device_at``: when it was drawn on a tablet offline, by its clock (services.offline).
+    ``visible``: as inspection_answer's."""
+    inspection = _lock_draft(inspection, actor, visible)
     data = _signature_png(image)
     if role == Signature.Role.INSPECTOR:
         if inspector is None or not inspection.task.inspectors.filter(pk=inspector.pk).exists():

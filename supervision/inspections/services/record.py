@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,7 @@ from core import permissions
 from core.audit import audit_record, content_digest, part_digests
 from core.models import Inspector
 from core.signals import enterprise_changed
-from supervision.inspections.services._common import SEVERITY_ORDER, _refuse
+from supervision.inspections.services._common import SEVERITY_ORDER, _lock_record, _refuse
 from supervision.inspections.signals import inspection_submitted
 from supervision.models import (
     Finding,
@@ -92,9 +92,8 @@ def inspection_start(
     if task.status != InspectionTask.Status.PLANNED:
         raise _refuse(_("This task is not open."), "task_not_open")
     versions = task_checklists(task) if checklists is None else _pinned_checklists(task, checklists)
-    if not scene_checklist(
-        scene=task.enterprise.scene, enterprise=task.enterprise, checklists=versions
-    ).items:
+    merged = scene_checklist(scene=task.enterprise.scene, enterprise=task.enterprise, checklists=versions)
+    if not merged.items:
         raise _refuse(_("There is no published checklist for this scene."), "no_checklist")
     inspection = Inspection.objects.create(
         task=task,
@@ -110,6 +109,8 @@ def inspection_start(
     if client_id is not None:
         data.update(client_id=str(client_id), device_started_at=device_at)
     audit_record(actor=actor, action="inspection.start", target=inspection, data=data)
+    # The tablet's answer (selectors.inspection_sheet) shows these items: not read again.
+    inspection.sheet_checklist = merged
     return inspection
 
 
@@ -227,9 +228,12 @@ def inspection_submit(
     conclusion: str,
     rectify_deadline: datetime | None = None,
     done_at: datetime | None = None,
+    visible: QuerySet[Inspection] | None = None,
 ) -> Inspection:
     """Close the record. Idempotent by the client's ``submission_id``: a retried submit, or the
     second tablet of the pair sending the same submission, gets the same record back.
+    ``visible``: the caller's permission filter, checked in the statement that locks the record (a
+    record outside it is not found).
 
     ``done_at``: when the inspector submitted on a tablet offline, by its clock (not after now).
     The deadline is judged from then, as the business was told on site; submitted_at stays the
@@ -241,7 +245,7 @@ def inspection_submit(
         rectify_deadline = timezone.make_aware(rectify_deadline)
     try:
         with transaction.atomic():
-            return _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done_at)
+            return _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done_at, visible)
     except IntegrityError:
         # Another inspection already used this submission id: a client bug, never a silent merge.
         raise _refuse(
@@ -249,46 +253,41 @@ def inspection_submit(
         ) from None
 
 
-def _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done_at=None) -> Inspection:
-    locked = (
-        Inspection.objects.select_for_update(of=("self",))
-        .select_related("enterprise__scene", "task")
-        .get(pk=inspection.pk)
-    )
-    _assigned_inspector(actor, locked.task)
+def _submit(
+    inspection, actor, submission_id, conclusion, rectify_deadline, done_at=None, visible=None
+) -> Inspection:
+    # Locked with its task, so that a concurrent task_cancel either sees this submit or is seen by it.
+    locked = _lock_record(inspection, actor, visible)
+    if not locked.actor_assigned:
+        raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
     if locked.status == Inspection.Status.SUBMITTED:
         if locked.submission_id == submission_id:
             return locked
         raise _refuse(_("This inspection is already submitted."), "already_submitted")
-    # Locked, so that a concurrent task_cancel either sees this submit or is seen by it.
-    if (
-        InspectionTask.objects.select_for_update().get(pk=locked.task_id).status
-        == InspectionTask.Status.CANCELLED
-    ):
+    if locked.task.status == InspectionTask.Status.CANCELLED:
         raise _refuse(_("This task is cancelled; its record can no longer change."), "task_cancelled")
-    items = inspection_items(locked)
-    answers = {
-        a.item_id: a for a in InspectionAnswer.objects.filter(inspection=locked).select_related("item")
-    }
-    missing = [item.code for item in items if item.pk not in answers]
+    # What the record holds, read once: for the checks, the content hash and the tablet's answer.
+    checklists = list(locked.checklists.select_related("department"))
+    merged = scene_checklist(
+        scene=locked.enterprise.scene, enterprise=locked.enterprise, checklists=checklists
+    )
+    items = {item.pk for item in merged.items}
+    stored = list(_content_answers().filter(inspection=locked))
+    answers = {a.item_id: a for a in stored if a.item_id in items}
+    signatures = list(locked.signatures.select_related("inspector"))
+    missing = [item.code for item in merged.items if item.pk not in answers]
     if missing:
         raise _refuse(_("Answer every item before submitting."), "incomplete", 422, {"missing": missing})
-    signed = set(
-        Signature.objects.filter(inspection=locked, role=Signature.Role.INSPECTOR).values_list(
-            "inspector_id", flat=True
-        )
-    )
+    signed = {s.inspector_id for s in signatures if s.role == Signature.Role.INSPECTOR}
     team = set(locked.task.inspectors.values_list("pk", flat=True))
     if not team <= signed:
         raise _refuse(_("Every assigned inspector must sign."), "unsigned", 422)
-    representative = Signature.objects.filter(inspection=locked, role=Signature.Role.REPRESENTATIVE).exists()
+    representative = any(s.role == Signature.Role.REPRESENTATIVE for s in signatures)
     if not representative and not locked.representative_refused:
         raise _refuse(
             _("The representative signs, or their refusal is recorded."), "representative_unsigned", 422
         )
-    failing = [
-        a for a in answers.values() if a.result == Result.NON_COMPLIANT and a.item_id in {i.pk for i in items}
-    ]
+    failing = [a for a in answers.values() if a.result == Result.NON_COMPLIANT]
     if conclusion == Inspection.Conclusion.PASS and failing:
         raise _refuse(_("An inspection with findings cannot pass."), "findings_need_action", 422)
     if conclusion == Inspection.Conclusion.RECTIFY and not failing:
@@ -310,7 +309,13 @@ def _submit(inspection, actor, submission_id, conclusion, rectify_deadline, done
     locked.submitted_at, locked.submitted_by, locked.submission_id = now, actor, submission_id
     locked.device_submitted_at = on_site if done_at is not None else None
     # Answers to items that no longer apply (the enterprise's traits changed) are not part of the record.
-    InspectionAnswer.objects.filter(inspection=locked).exclude(item__in=items).delete()
+    if stale := [a.pk for a in stored if a.item_id not in items]:
+        InspectionAnswer.objects.filter(pk__in=stale).delete()
+    # The rows read above, in the content's order; the tablet's answer (selectors.inspection_sheet)
+    # is built from them too.
+    locked.content_checklists, locked.content_signatures = checklists, signatures
+    locked.content_answers = list(answers.values())
+    locked.sheet_checklist = merged
     content = inspection_content(locked)
     locked.content_hash = content_digest(content)
     locked.save()

@@ -9,8 +9,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from checklists.models import ChecklistItem
 from core.audit import verify_chain
 from core.models import AuditEvent, Photo
+from supervision.inspections import services as workflow
 from supervision.models import Evaluation, Inspection, InspectionTask, RectificationOrder, Signature
 from tests.factories import (
     MembershipFactory,
@@ -259,6 +261,27 @@ OPERATIONS = {
         {"result": "compliant"},
         _row(401, 404, 404, 404, 200, 404, 404, 404, "403 not_assigned"),
     ),
+    "update inspection": (
+        "inspection",
+        "patch",
+        "/api/v1/inspections/{inspection}",
+        {"note": "checked with the manager"},
+        _row(401, 404, 404, 404, 200, 404, 404, 404, "403 not_assigned"),
+    ),
+    "photo": (
+        "answered",
+        "post",
+        "/api/v1/inspections/{inspection}/answers/{item}/photos",
+        "photo_in",
+        _row(401, 404, 404, 404, 200, 404, 404, 404, "403 not_assigned"),
+    ),
+    "sign": (
+        "inspection",
+        "post",
+        "/api/v1/inspections/{inspection}/signatures",
+        "signature_in",
+        _row(401, 404, 404, 404, 201, 404, 404, 404, "403 not_assigned"),
+    ),
     "submit": (
         "ready",
         "post",
@@ -327,9 +350,17 @@ def _state(request, name: str) -> dict:
         return {"team": request.getfixturevalue("team")}
     if name == "task":
         return {"task": request.getfixturevalue("task").pk}
-    if name in ("inspection", "ready"):
-        inspection = request.getfixturevalue(name)
-        return {"inspection": inspection.pk, "item": items_of(inspection)["mar-1"].pk}
+    if name in ("inspection", "ready", "answered"):
+        inspection = request.getfixturevalue("inspection" if name == "answered" else name)
+        item = items_of(inspection)["mar-1"]
+        if name == "answered":  # a photo goes with an answer
+            workflow.inspection_answer(
+                inspection=inspection,
+                actor=request.getfixturevalue("lead"),
+                item_id=item.pk,
+                result="compliant",
+            )
+        return {"inspection": inspection.pk, "item": item.pk}
     order = request.getfixturevalue("order")
     if name == "rectified":
         rectify(order, request.getfixturevalue("business_user"))
@@ -349,6 +380,10 @@ def _body(kind, ids, request):
         }
     if kind == "submit_in":
         return {"submission_id": str(uuid.uuid4()), "conclusion": "rectify"}
+    if kind == "photo_in":
+        return {"photo": jpeg()}
+    if kind == "signature_in":
+        return {"role": "representative", "png_base64": png_base64()}
     if kind == "rectification_in":
         order = RectificationOrder.objects.get(pk=ids["order"])
         return {f"text_{f.pk}": "fixed" for f in order.findings.all()}
@@ -365,8 +400,8 @@ def test_permissions(request, operation, who, fast_pdf, enterprise, other_member
     payload = _body(body, ids, request)
     if payload is None:
         response = getattr(client, method)(path)
-    elif body == "rectification_in":
-        response = client.post(path, payload)  # multipart, as the business's browser sends it
+    elif body in ("rectification_in", "photo_in"):
+        response = client.post(path, payload)  # multipart, as a browser or the tablet sends it
     else:
         response = getattr(client, method)(path, payload, content_type=JSON)
 
@@ -374,6 +409,8 @@ def test_permissions(request, operation, who, fast_pdf, enterprise, other_member
     assert response.status_code == int(status), response.content
     if int(status) >= 400:
         assert_error(response, int(status), code or response.json()["code"])
+        if operation in ("photo", "sign"):  # refused before anything is stored
+            assert not Photo.objects.exists() and not Signature.objects.exists()
 
 
 def test_each_role_lists_only_its_tasks(task, enterprise, team, regulator_user, inspector_user, admin_user):
@@ -491,3 +528,28 @@ def test_a_task_for_an_unknown_inspector_is_refused(enterprise, team, regulator_
     )
     assert_error(response, 422, "unknown_inspector")
     assert not InspectionTask.objects.exists()
+
+
+def test_the_submit_answers_with_what_reading_the_record_afterwards_shows(ready, lead):
+    """The submit's answer is built from the rows it read under its lock, not read again: the same
+    items, answers, photos, signatures and order as the record read back, even when an answer to an
+    item that stopped applying was dropped on the way."""
+    client = client_for(lead)
+    item = items_of(ready)["mar-1"]
+    photo = client.post(f"/api/v1/inspections/{ready.pk}/answers/{item.pk}/photos", {"photo": jpeg()})
+    assert photo.status_code == 200, photo.content
+    ChecklistItem.objects.filter(code="mar-3").update(applies_if="online_delivery")
+
+    response = client.post(
+        f"/api/v1/inspections/{ready.pk}/submit",
+        {"submission_id": str(uuid.uuid4()), "conclusion": "rectify"},
+        content_type=JSON,
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body == client.get(f"/api/v1/inspections/{ready.pk}").json()
+    assert body["status"] == "submitted" and body["order"]
+    assert [row["code"] for row in body["items"]] == ["mar-1", "mar-2"] and body["answered"] == 2
+    assert body["items"][0]["answer"]["photos"] == photo.json()["photos"] != []
+    assert len(body["signatures"]) == 3

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from checklists.models import ChecklistItem
-from core.audit import canonical, verify_chain
+from core.audit import canonical, content_digest, verify_chain
 from core.models import AuditEvent
 from supervision.inspections import services as workflow
 from supervision.models import (
@@ -261,6 +261,9 @@ def test_answers_to_items_that_stopped_applying_are_dropped_at_submit(inspection
 
     assert sorted(a.item.code for a in record.answers.select_related("item")) == ["mar-1", "mar-2"]
     assert events("inspection.submit", record).get().data["answers"] == 2
+    # The hash was taken of the rows the submit kept: what verify_audit recomputes from the table.
+    stored = Inspection.objects.get(pk=record.pk)
+    assert stored.content_hash == content_digest(workflow.inspection_content(stored))
 
 
 # --- the chain after the whole loop -------------------------------------------------------------------
