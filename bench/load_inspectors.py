@@ -6,14 +6,15 @@ catering checklist of --items items, one enterprise per task, --inspectors inspe
 simulated inspector and a partner) with bearer tokens, and enough planned tasks per pair for
 --seconds of work. Starts gunicorn (sync workers, 2 x cores + 1 unless --workers) on 127.0.0.1 at
 a free port, then runs --inspectors simulated tablets in threads (stdlib http.client), each as
-fast as the server lets it: take the next planned task, start the inspection, answer every item
+fast as the server lets it (with --think, pausing about that many seconds before each request, as
+a person does between taps): take the next planned task, start the inspection, answer every item
 (1-2 not compliant), upload one real JPEG (100-300 KB) per failing item, sign (both inspectors
 and the representative), submit with a fresh submission_id. Connection errors and 5xx are
 retried, with the SAME submission_id for a submit, with bounded exponential backoff; a 4xx
 abandons the inspection. Every submit answered 2xx with the inspection's id is "acknowledged".
 
     .venv/bin/python bench/load_inspectors.py [--seconds 60] [--inspectors 50] [--workers N]
-        [--items 30] [--restart-pg [--restart-at 0.33]]
+        [--items 30] [--think 0] [--restart-pg [--restart-at 0.33]]
         [--postgres-url postgres://postgres@127.0.0.1:5432]
 
 --restart-pg restarts the PostgreSQL cluster serving --postgres-url (found with pg_lsclusters;
@@ -355,6 +356,7 @@ class Run:
     max_attempts: int
     photos: list[bytes]
     signature: str
+    think: float = 0.0  # a tablet's mean pause before each request, in seconds
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     attempts: list[Attempt] = field(default_factory=list)
@@ -369,6 +371,9 @@ class Client:
     def __init__(self, run: Run, tablet: Tablet):
         self.run, self.tablet = run, tablet
         self.log: list[Attempt] = []
+        self.pauses = random.Random(
+            -tablet.number
+        )  # its own stream: the inspection's draws stay as they were
         self.headers = {"Authorization": f"Bearer {tablet.token}", "Accept-Language": "en"}
 
     def _once(self, method: str, path: str, body: bytes | None, content_type: str | None):
@@ -402,6 +407,9 @@ class Client:
             body, content_type = json.dumps(payload).encode(), "application/json"
         else:
             body, content_type = None, None
+        if self.run.think:
+            # The inspector looks, taps, signs: between 0.5x and 1.5x the mean, not counted as latency.
+            time.sleep(self.run.think * self.pauses.uniform(0.5, 1.5))
         if kind != "submit" and (time.monotonic() >= self.run.deadline or self.run.stop.is_set()):
             raise TimeUp
         for attempt in range(self.run.max_attempts):
@@ -686,6 +694,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
     parser.add_argument("--items", type=int, default=30, help="checklist items per inspection")
     parser.add_argument("--tasks-per-pair", type=int, help="default: enough for --seconds at any speed")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="a tablet's mean pause before each request, in seconds (default 0: each sends as soon as"
+        " it is answered, far more often than a person taps)",
+    )
     parser.add_argument("--max-attempts", type=int, default=10, help="per request, backoff capped at 4 s")
     parser.add_argument("--restart-pg", action="store_true", help="restart PostgreSQL during the run")
     parser.add_argument("--restart-at", type=float, default=1 / 3, help="when, as a fraction of --seconds")
@@ -726,7 +741,7 @@ def main() -> int:
 
         server_cpu, client_cpu = group_cpu_seconds(gunicorn.pid), time.process_time()
         began = time.monotonic()
-        run = Run(port, began + args.seconds, args.max_attempts, photos, make_signature())
+        run = Run(port, began + args.seconds, args.max_attempts, photos, make_signature(), args.think)
         threads = [
             threading.Thread(target=Client(run, tablet).work, name=f"tablet-{tablet.number}", daemon=True)
             for tablet in tablets
@@ -771,6 +786,7 @@ def main() -> int:
         print("\n=== summary " + "=" * 60)
         print(
             f"{args.inspectors} inspectors, {args.workers} gunicorn sync workers, {args.items} items,"
+            f" think {args.think:g} s,"
             f" {summary['elapsed']:.1f} s, restart-pg: {'yes' if args.restart_pg else 'no'};"
             f" load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f},"
             f" after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}"
