@@ -44,7 +44,7 @@ def get_inspection(request, inspection_id: int):
 def update_inspection(request, inspection_id: int, payload: InspectionUpdateIn):
     inspection = workflow.inspection_update(
         inspection=Inspection(pk=inspection_id),
-        visible=inspections_visible_to(request.user),
+        visible=functools.partial(inspections_visible_to, request.user),
         actor=request.user,
         **payload.dict(),
     )
@@ -53,9 +53,9 @@ def update_inspection(request, inspection_id: int, payload: InspectionUpdateIn):
 
 @router.put("/inspections/{inspection_id}/answers/{item_id}", response={200: AnswerOut, **ERRORS})
 def answer_item(request, inspection_id: int, item_id: int, payload: AnswerIn):
-    # The permission filter goes into the workflow's locking read: one query, not a read then a lock.
-    # Passed unbuilt (building it reads the caller's roles): the one-statement autosave of an
-    # assigned inspector needs none (workflow._answer_at_once).
+    # The permission filter is passed unbuilt (building it reads the caller's roles): the workflow
+    # asks it only of someone who is not the task's inspector (a tablet's writes need none), so a
+    # record they may not see is "not found".
     return workflow.inspection_answer(
         inspection=Inspection(pk=inspection_id),
         visible=functools.partial(inspections_visible_to, request.user),
@@ -69,7 +69,7 @@ def answer_item(request, inspection_id: int, item_id: int, payload: AnswerIn):
 def add_answer_photo(request, inspection_id: int, item_id: int, photo: File[UploadedFile]):
     return workflow.inspection_answer(
         inspection=Inspection(pk=inspection_id),
-        visible=inspections_visible_to(request.user),
+        visible=functools.partial(inspections_visible_to, request.user),
         actor=request.user,
         item_id=item_id,
         photos=[photo],
@@ -90,7 +90,7 @@ def sign_inspection(request, inspection_id: int, payload: SignatureIn):
     inspector = get_object_or_404(Inspector, pk=payload.inspector_id) if payload.inspector_id else None
     signature = workflow.inspection_sign(
         inspection=Inspection(pk=inspection_id),
-        visible=inspections_visible_to(request.user),
+        visible=functools.partial(inspections_visible_to, request.user),
         actor=request.user,
         role=payload.role,
         image=image,
@@ -111,7 +111,7 @@ def record_refusal(request, inspection_id: int, payload: RefusalIn):
 def submit_inspection(request, inspection_id: int, payload: SubmitIn):
     inspection = workflow.inspection_submit(
         inspection=Inspection(pk=inspection_id),
-        visible=inspections_visible_to(request.user),
+        visible=functools.partial(inspections_visible_to, request.user),
         actor=request.user,
         **payload.dict(),
     )

@@ -1,9 +1,9 @@
 """What every step of the inspection loop shares: its limits, its error, the checks of uploaded
 photos (the on-site answers' and the business's rectification evidence), and the record's lock."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
@@ -41,27 +41,34 @@ def _check_photos(uploads: Sequence, already: int = 0) -> None:
         validate_photo_upload(upload)
 
 
-def _lock_record(inspection: Inspection, actor, visible: QuerySet[Inspection] | None = None) -> Inspection:
-    """The record and its task locked, in one statement that also tells whether ``actor`` is one of
-    the task's inspectors (``actor_assigned``) and, with ``visible`` (the caller's permission
-    filter), whether they may see it: a record outside ``visible`` is not found (404).
+def _lock_record(
+    inspection: Inspection,
+    actor,
+    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+) -> Inspection:
+    """The record and its task locked for a change by one of the task's inspectors, in one
+    statement that also checks the assignment; anyone else is refused: "not found" (404) if the
+    record is outside ``visible`` (the caller's permission filter, or a function that builds it),
+    else not_assigned (403).
 
+    The task's inspectors always see its record (permissions.inspections_visible_to), so the filter
+    is built and asked only for the others: it is most of the cost of a tablet's write otherwise.
     FOR UPDATE OF the record and the task only: the joined enterprise and scene are read, not
     changed, and locking them would queue every record of a scene behind one row."""
     inspector = permissions.roles_of(actor).inspector
-    assigned = (
-        Exists(
-            InspectionTask.inspectors.through.objects.filter(
-                inspectiontask_id=OuterRef("task_id"), inspector_id=inspector.pk
-            )
+    if inspector is not None:
+        assigned = InspectionTask.inspectors.through.objects.filter(
+            inspectiontask_id=OuterRef("task_id"), inspector_id=inspector.pk
         )
-        if inspector is not None
-        else Value(False)
-    )
-    return get_object_or_404(
-        (Inspection.objects if visible is None else visible)
-        .select_for_update(of=("self", "task"))
-        .select_related("enterprise__scene", "task")
-        .annotate(actor_assigned=assigned),
-        pk=inspection.pk,
-    )
+        locked = (
+            Inspection.objects.select_for_update(of=("self", "task"))
+            .select_related("enterprise__scene", "task")
+            .filter(Exists(assigned), pk=inspection.pk)
+            .first()
+        )
+        if locked is not None:
+            return locked
+    if callable(visible):
+        visible = visible()
+    get_object_or_404(Inspection.objects if visible is None else visible, pk=inspection.pk)
+    raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)

@@ -32,12 +32,14 @@ from supervision.inspections.services._common import (
 from supervision.models import AnswerEvent, Inspection, InspectionAnswer, InspectionTask, Result, Signature
 
 
-def _lock_draft(inspection: Inspection, actor, visible: QuerySet[Inspection] | None = None) -> Inspection:
+def _lock_draft(
+    inspection: Inspection,
+    actor,
+    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+) -> Inspection:
     """Lock the record and its task (a cancelled task freezes the record) for a change by one of the
     assigned inspectors: _lock_record's one statement, and the record still a draft."""
     inspection = _lock_record(inspection, actor, visible)
-    if not inspection.actor_assigned:
-        raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
     if inspection.status != Inspection.Status.DRAFT:
         raise _refuse(_("This inspection is submitted and can no longer change."), "already_submitted")
     if inspection.task.status == InspectionTask.Status.CANCELLED:
@@ -63,9 +65,10 @@ def inspection_answer(
     ``visible``: the records the caller may see, or a function that builds them (asked only when
     needed: on PostgreSQL an answer without photos is written in one statement that needs no
     permission filter, see _answer_at_once); the API passes its permission filter here (and may
-    pass a bare ``Inspection(pk=...)``) so that the filter and the row lock are one query; a
-    record outside it is not found (404). The returned answer's ``photo_hashes`` is its photos'
-    SHA-256 list when already known without a query (a new answer: none), else None.
+    pass a bare ``Inspection(pk=...)``): it is asked only when the actor is not one of the task's
+    inspectors (_lock_record), and a record outside it is not found (404). The returned answer's
+    ``photo_hashes`` is its photos' SHA-256 list when already known without a query (a new answer:
+    none), else None.
 
     Every call is one event of the record's answer history (AnswerEvent). A tablet's replayed
     answer (services.offline) gives ``device_at`` (when the inspector answered, by its clock),
@@ -89,8 +92,6 @@ def inspection_answer(
         )
         if answer is not None:
             return answer
-    if callable(visible):
-        visible = visible()
     if photos:
         # The caller may change this record before its photos are decoded (the expensive part):
         # the same checks as under the lock below, in a moment's transaction of their own.
@@ -340,7 +341,7 @@ def inspection_update(
     actor,
     note: str | None = None,
     representative_name: str | None = None,
-    visible: QuerySet[Inspection] | None = None,
+    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
 ) -> Inspection:
     """Autosave the record's own fields. ``visible``: as inspection_answer's."""
     inspection = _lock_draft(inspection, actor, visible)
@@ -377,7 +378,7 @@ def inspection_sign(
     image: bytes,
     inspector: Inspector | None = None,
     device_at: datetime | None = None,
-    visible: QuerySet[Inspection] | None = None,
+    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
 ) -> Signature:
     """Store a signature drawn on the tablet: each assigned inspector's, and the representative's.
     Signing again replaces the earlier drawing (a smudged signature is redrawn before submit).

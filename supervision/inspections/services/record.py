@@ -2,7 +2,7 @@
 everything is answered and signed, freezes the record into a content hash and issues the order."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -228,12 +228,12 @@ def inspection_submit(
     conclusion: str,
     rectify_deadline: datetime | None = None,
     done_at: datetime | None = None,
-    visible: QuerySet[Inspection] | None = None,
+    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
 ) -> Inspection:
     """Close the record. Idempotent by the client's ``submission_id``: a retried submit, or the
     second tablet of the pair sending the same submission, gets the same record back.
-    ``visible``: the caller's permission filter, checked in the statement that locks the record (a
-    record outside it is not found).
+    ``visible``: the caller's permission filter, or a function that builds it; asked only when the
+    actor is not one of the task's inspectors (a record outside it is not found).
 
     ``done_at``: when the inspector submitted on a tablet offline, by its clock (not after now).
     The deadline is judged from then, as the business was told on site; submitted_at stays the
@@ -258,8 +258,6 @@ def _submit(
 ) -> Inspection:
     # Locked with its task, so that a concurrent task_cancel either sees this submit or is seen by it.
     locked = _lock_record(inspection, actor, visible)
-    if not locked.actor_assigned:
-        raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
     if locked.status == Inspection.Status.SUBMITTED:
         if locked.submission_id == submission_id:
             return locked

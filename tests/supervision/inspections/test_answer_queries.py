@@ -5,8 +5,8 @@ checklist item, so its query count is pinned here, and the checks folded into fe
 The counts hold on SQLite and PostgreSQL and include the test transaction's SAVEPOINT and
 RELEASE around the write (2 queries a production request does not make):
 
-    token, 3 x roles, inspector's districts (permission filter), SAVEPOINT,
-    record + task locked with the permission filter and the assignment check,
+    token, 3 x roles, SAVEPOINT, record + task locked where the caller is assigned (the
+    permission filter is asked only of others, to tell "not found" from "not assigned"),
     item in the snapshot + its stored answer, INSERT or UPDATE of the answer, INSERT of the
     answer's history event (AnswerEvent: every answer is kept, docs/OFFLINE.md),
     UPDATE of the record's updated_at, RELEASE; an update also reads the answer's photos.
@@ -21,8 +21,8 @@ from tests.factories import items_of, jpeg, make_ready, make_team, submit, table
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
-NEW_ANSWER_QUERIES = 12
-CHANGED_ANSWER_QUERIES = 13
+NEW_ANSWER_QUERIES = 11
+CHANGED_ANSWER_QUERIES = 12
 
 
 def answer_url(inspection, item) -> str:

@@ -12,11 +12,11 @@ PostgreSQL, 2 statements:
        in the pinned checklist versions; the answer inserted or updated; its history event
        (AnswerEvent) added; the record's updated_at stamped. In autocommit: no BEGIN/COMMIT.
 
-SQLite takes the general path (services.answers.inspection_answer), 12 statements: the token,
-the caller's roles (3) and the inspector's districts (the permission filter), BEGIN, the record
-and its task with the filter and the assignment, the item with its stored answer, the INSERT or
-UPDATE of the answer, the INSERT of its event, the UPDATE of the record's updated_at, COMMIT;
-a changed answer also reads its photos for the response (13).
+SQLite takes the general path (services.answers.inspection_answer), 11 statements: the token,
+the caller's roles (3), BEGIN, the record and its task where the caller is assigned (the
+permission filter is asked only of others, services._common._lock_record), the item with its
+stored answer, the INSERT or UPDATE of the answer, the INSERT of its event, the UPDATE of the
+record's updated_at, COMMIT; a changed answer also reads its photos for the response (12).
 
 The counts are exact: a statement added (or saved) fails here. The refusals, which take the
 general path on either database, keep their codes (tests/supervision/inspections/
@@ -42,8 +42,8 @@ from tests.factories import EnterpriseFactory, api_token, items_of, jpeg, make_t
 
 JSON = "application/json"
 POSTGRES = connection.vendor == "postgresql"
-STATEMENTS = 2 if POSTGRES else 12
-CHANGE_STATEMENTS = 2 if POSTGRES else 13
+STATEMENTS = 2 if POSTGRES else 11
+CHANGE_STATEMENTS = 2 if POSTGRES else 12
 
 
 @pytest.fixture
