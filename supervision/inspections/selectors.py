@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from checklists.selectors import scene_checklist
+from checklists.selectors import MergedChecklist, scene_checklist
 from core import permissions
 from supervision.inspections.permissions import WHOLE, item_wall
 from supervision.models import (
@@ -37,6 +37,16 @@ def tasks_for_day(*, user, day: date) -> QuerySet[InspectionTask]:
     )
 
 
+def record_checklist(inspection: Inspection, *, checklists=None) -> MergedChecklist:
+    """The record's snapshot: its pinned checklist versions (``checklists``: those versions, when the
+    caller has read them already) merged, with the items that apply to its enterprise."""
+    return scene_checklist(
+        scene=inspection.enterprise.scene,
+        enterprise=inspection.enterprise,
+        checklists=inspection.checklists.all() if checklists is None else checklists,
+    )
+
+
 def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
     """Everything the tablet shows of one record: items with legal basis, manual clause and answer.
 
@@ -48,11 +58,7 @@ def inspection_sheet(*, inspection: Inspection, viewer=None) -> dict:
     merged checklist (``sheet_checklist``: inspection_start and inspection_submit), and the
     submitted record's answers with their photos (``content_answers``) and signatures
     (``content_signatures``: inspection_submit, which froze them)."""
-    merged = getattr(inspection, "sheet_checklist", None) or scene_checklist(
-        scene=inspection.enterprise.scene,
-        enterprise=inspection.enterprise,
-        checklists=inspection.checklists.all(),
-    )
+    merged = getattr(inspection, "sheet_checklist", None) or record_checklist(inspection)
     wall = item_wall(viewer, inspection) if viewer is not None else WHOLE
     answers = getattr(inspection, "content_answers", None)
     if answers is None:

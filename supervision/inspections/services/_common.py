@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from checklists.models import Severity
 from core import permissions
 from core.errors import DomainError
+from core.models import Inspector
 from core.photos import validate_photo_upload
 from supervision.models import Inspection, InspectionTask
 
@@ -39,6 +40,18 @@ def _check_photos(uploads: Sequence, already: int = 0) -> None:
         )
     for upload in uploads:
         validate_photo_upload(upload)
+
+
+def _not_assigned() -> WorkflowError:
+    return _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
+
+
+def _assigned_inspector(actor, task: InspectionTask) -> Inspector:
+    """The actor's inspector, if they are one of the task's; else not_assigned (403)."""
+    inspector = permissions.roles_of(actor).inspector
+    if inspector is None or not task.inspectors.filter(pk=inspector.pk).exists():
+        raise _not_assigned()
+    return inspector
 
 
 def _lock_record(
@@ -72,4 +85,4 @@ def _lock_record(
     if callable(visible):
         visible = visible()
     get_object_or_404(Inspection.objects if visible is None else visible, pk=inspection.pk)
-    raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
+    raise _not_assigned()

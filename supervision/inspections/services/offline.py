@@ -26,7 +26,7 @@ from checklists.models import Checklist, ChecklistItem
 from core import permissions
 from core.models import Inspector
 from core.photos import photo_ingest, photos_discard
-from supervision.inspections.services._common import _refuse
+from supervision.inspections.services._common import _assigned_inspector, _refuse
 from supervision.inspections.services.answers import (
     inspection_answer,
     inspection_record_refusal,
@@ -108,13 +108,6 @@ def _device_time(value: datetime, now: datetime) -> datetime:
 # --- photos --------------------------------------------------------------------------------------------
 
 
-def _assigned(actor, task: InspectionTask) -> Inspector:
-    inspector = permissions.roles_of(actor).inspector
-    if inspector is None or not task.inspectors.filter(pk=inspector.pk).exists():
-        raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
-    return inspector
-
-
 def _in_jurisdiction(actor, task: InspectionTask) -> None:
     if not permissions.can_see_enterprise(actor, task.enterprise):
         raise _refuse(_("This enterprise is no longer in your jurisdiction."), "out_of_jurisdiction", 403)
@@ -162,7 +155,7 @@ def tablet_photo_put(
     """Store a photo a tablet took, under the tablet's id for it; (photo, created). The same photo
     sent again (its answer was lost on the way) is found, not stored twice; another photo under a
     used id is refused. The caller is checked before the image is decoded."""
-    _assigned(actor, task)
+    _assigned_inspector(actor, task)
     _in_jurisdiction(actor, task)
     digest = _digest(upload)
     existing = TabletPhoto.objects.select_related("photo").filter(client_id=client_id).first()
@@ -352,7 +345,7 @@ def _replay(journal: Journal, actor, images: list[bytes], created_files: list) -
         .get(pk=journal.task.pk)
     )
     journal = replace(journal, task=task)
-    _assigned(actor, task)
+    _assigned_inspector(actor, task)
     _in_jurisdiction(actor, task)
     existing = Inspection.objects.filter(task=task).first()
     if existing is not None and existing.status == Inspection.Status.SUBMITTED:

@@ -13,11 +13,15 @@ from django.utils.translation import gettext as _
 
 from checklists.models import Checklist, ChecklistItem, VersionStatus
 from checklists.selectors import checklists_current, scene_checklist
-from core import permissions
 from core.audit import audit_record, content_digest, part_digests
-from core.models import Inspector
 from core.signals import enterprise_changed
-from supervision.inspections.services._common import SEVERITY_ORDER, _lock_record, _refuse
+from supervision.inspections.selectors import record_checklist
+from supervision.inspections.services._common import (
+    SEVERITY_ORDER,
+    _assigned_inspector,
+    _lock_record,
+    _refuse,
+)
 from supervision.inspections.signals import inspection_submitted
 from supervision.models import (
     Finding,
@@ -28,13 +32,6 @@ from supervision.models import (
     Result,
     Signature,
 )
-
-
-def _assigned_inspector(actor, task: InspectionTask) -> Inspector:
-    inspector = permissions.roles_of(actor).inspector
-    if inspector is None or not task.inspectors.filter(pk=inspector.pk).exists():
-        raise _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
-    return inspector
 
 
 def task_checklists(task: InspectionTask) -> list[Checklist]:
@@ -116,11 +113,7 @@ def inspection_start(
 
 def inspection_items(inspection: Inspection) -> list[ChecklistItem]:
     """The snapshot's items that apply to the enterprise, in department and position order."""
-    return scene_checklist(
-        scene=inspection.enterprise.scene,
-        enterprise=inspection.enterprise,
-        checklists=inspection.checklists.all(),
-    ).items
+    return record_checklist(inspection).items
 
 
 def default_deadline(severities: Iterable[str], *, now: datetime | None = None) -> datetime:
@@ -266,9 +259,7 @@ def _submit(
         raise _refuse(_("This task is cancelled; its record can no longer change."), "task_cancelled")
     # What the record holds, read once: for the checks, the content hash and the tablet's answer.
     checklists = list(locked.checklists.select_related("department"))
-    merged = scene_checklist(
-        scene=locked.enterprise.scene, enterprise=locked.enterprise, checklists=checklists
-    )
+    merged = record_checklist(locked, checklists=checklists)
     items = {item.pk for item in merged.items}
     stored = list(_content_answers().filter(inspection=locked))
     answers = {a.item_id: a for a in stored if a.item_id in items}
