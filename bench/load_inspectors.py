@@ -14,8 +14,14 @@ retried, with the SAME submission_id for a submit, with bounded exponential back
 abandons the inspection. Every submit answered 2xx with the inspection's id is "acknowledged".
 
     .venv/bin/python bench/load_inspectors.py [--seconds 60] [--inspectors 50] [--workers N]
-        [--items 30] [--think 0] [--restart-pg [--restart-at 0.33]]
+        [--proxy] [--autosave-workers M] [--items 30] [--think 0] [--restart-pg [--restart-at 0.33]]
         [--postgres-url postgres://postgres@127.0.0.1:5432]
+
+--autosave-workers M runs the layout docs/DEPLOY.md describes for production: nginx in front
+(the repository's deploy/nginx/locations.conf, as it is), sending the answer autosave to a second
+gunicorn of M sync workers and everything else to the --workers one. --proxy alone puts the same
+nginx in front of the one gunicorn (what the proxy costs, without the second pool). Both need
+nginx (apt-get install nginx-light); the default is one gunicorn and no proxy.
 
 --restart-pg restarts the PostgreSQL cluster serving --postgres-url (found with pg_lsclusters;
 pg_ctlcluster ... restart) a third into the run (--restart-at 0.33); the report then counts the
@@ -276,6 +282,92 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
     )
 
 
+def start_nginx(port: int, upstreams: dict[str, int], workdir: Path) -> subprocess.Popen:
+    """nginx on 127.0.0.1:``port`` in the foreground, routing by deploy/nginx/locations.conf (the file
+    production includes) to the upstreams named there, each one gunicorn on 127.0.0.1."""
+    nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    if nginx is None:
+        raise SystemExit("--autosave-workers needs nginx: apt-get install nginx-light")
+    home = workdir / "nginx"
+    home.mkdir()
+    # Started as root, nginx's workers run as nobody: they must reach the temporary files under home.
+    workdir.chmod(0o711)
+    home.chmod(0o755)
+    blocks = "".join(
+        f"  upstream {name} {{ server 127.0.0.1:{upstream}; }}\n" for name, upstream in upstreams.items()
+    )
+    temp = " ".join(
+        f"{kind}_temp_path {home / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (home / "nginx.conf").write_text(
+        f"daemon off; worker_processes 1; pid {home / 'nginx.pid'}; error_log {home / 'error.log'} warn;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{\n  access_log off; {temp}\n{blocks}"
+        f"  server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 100m;\n"
+        f"    include {ROOT / 'deploy' / 'nginx' / 'locations.conf'};\n  }}\n}}\n"
+    )
+    return subprocess.Popen(
+        [nginx, "-p", str(home), "-c", str(home / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def start_servers(
+    env: dict[str, str],
+    port: int,
+    workdir: Path,
+    started: list[subprocess.Popen],
+    *,
+    workers: int,
+    autosave_workers: int,
+    proxy: bool,
+) -> tuple[list[subprocess.Popen], subprocess.Popen | None, list[Path], str]:
+    """What the tablets talk to on 127.0.0.1:``port``: one gunicorn, or nginx with the production
+    routes in front of one (``proxy``) or of two, the second for the answer autosave
+    (``autosave_workers``). Each process is added to ``started`` as soon as it runs, for the caller
+    to stop whatever happens. Returns the gunicorns, nginx, their logs and a line describing it."""
+    if not (proxy or autosave_workers):
+        log = workdir / "gunicorn.log"
+        started.append(start_gunicorn(env, port, workers, log))
+        wait_ready(port, started[-1])
+        return list(started), None, [log], f"{workers} sync workers on 127.0.0.1:{port}"
+    pools = {"supervision_app": workers, "supervision_autosave": autosave_workers}
+    gunicorns, logs, upstreams = [], [], {}
+    for name, count in pools.items():
+        if not count:
+            continue
+        upstreams[name], log = free_port(), workdir / f"gunicorn-{name}.log"
+        started.append(start_gunicorn(env, upstreams[name], count, log))
+        gunicorns.append(started[-1])
+        logs.append(log)
+        wait_ready(upstreams[name], started[-1])
+    # Without workers of its own, the autosave's route leads to the same gunicorn as the rest.
+    upstreams.setdefault("supervision_autosave", upstreams["supervision_app"])
+    started.append(start_nginx(port, upstreams, workdir))
+    wait_ready(port, started[-1])
+    autosave = (
+        f"{autosave_workers} more for the answer autosave" if autosave_workers else "the autosave among them"
+    )
+    layout = f"nginx on 127.0.0.1:{port} (deploy/nginx/locations.conf): {workers} sync workers, {autosave}"
+    return gunicorns, started[-1], logs, layout
+
+
+def wait_booted(processes: list[subprocess.Popen], timeout: float = 120) -> None:
+    """Until every worker has booted: /healthz answers as soon as one has, while the others still load
+    the app (seconds of CPU each, config/wsgi.py), which is start-up, not serving. Booted workers
+    wait in accept(), so their process groups stop using CPU."""
+    deadline, before = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        now = sum(group_cpu_seconds(process.pid) for process in processes)
+        if before is not None and now - before < 0.02:
+            return
+        before = now
+        time.sleep(0.5)
+    raise SystemExit("the servers were still busy starting after 2 minutes")
+
+
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU of the live processes of a process group (gunicorn's master and workers)."""
     ticks, per_second = 0, os.sysconf("SC_CLK_TCK")
@@ -292,9 +384,11 @@ def group_cpu_seconds(pgid: int) -> float:
 
 
 def stop_gunicorn(process: subprocess.Popen | None) -> None:
+    """Stop a server started in its own process group (gunicorn, or nginx)."""
     if process is None or process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGINT)  # gunicorn: quick shutdown (SIGTERM waits for requests)
+    # gunicorn: SIGINT is a quick shutdown (SIGTERM waits for requests); nginx: SIGINT is SIGTERM's twin.
+    os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -306,7 +400,7 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode} before serving")
+            raise SystemExit(f"{process.args[0]} exited with {process.returncode} before serving")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/healthz")
@@ -315,7 +409,7 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> Non
         except OSError:
             pass
         time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /healthz in time")
+    raise SystemExit(f"{process.args[0]} did not answer /healthz in time")
 
 
 # --- the simulated tablets -------------------------------------------------------------------------
@@ -692,6 +786,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--inspectors", type=int, default=50, help="simulated tablets, one per pair")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument(
+        "--autosave-workers",
+        type=int,
+        default=0,
+        help="a gunicorn of this many workers for the answer autosave, behind nginx (docs/DEPLOY.md);"
+        " default 0: one gunicorn serves everything",
+    )
+    parser.add_argument(
+        "--proxy",
+        action="store_true",
+        help="nginx in front with the production routes, also without --autosave-workers (then one"
+        " gunicorn serves both routes)",
+    )
     parser.add_argument("--items", type=int, default=30, help="checklist items per inspection")
     parser.add_argument("--tasks-per-pair", type=int, help="default: enough for --seconds at any speed")
     parser.add_argument(
@@ -715,7 +822,8 @@ def main() -> int:
     cluster = pg_cluster(urlsplit(server).port or 5432) if args.restart_pg else None
     dbname = f"bench_load_{os.getpid()}_{secrets.token_hex(3)}"
     workdir = tempfile.mkdtemp(prefix="bench-load-")
-    gunicorn, run, created, passed = None, None, False, False
+    servers: list[subprocess.Popen] = []  # the gunicorns (and nginx), stopped in the end whatever happens
+    run, created, passed = None, False, False
     try:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{dbname}"')
@@ -734,12 +842,24 @@ def main() -> int:
             f" set up in {time.monotonic() - started:.1f} s"
         )
         port = free_port()
-        gunicorn = start_gunicorn(env, port, args.workers, Path(workdir) / "gunicorn.log")
-        wait_ready(port, gunicorn)
+        gunicorns, nginx, logs, layout = start_servers(
+            env,
+            port,
+            Path(workdir),
+            servers,
+            workers=args.workers,
+            autosave_workers=args.autosave_workers,
+            proxy=args.proxy,
+        )
+        wait_booted(gunicorns)
         load_before = os.getloadavg()
-        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}")
+        print(f"gunicorn: {layout}")
 
-        server_cpu, client_cpu = group_cpu_seconds(gunicorn.pid), time.process_time()
+        def server_cpu_seconds() -> float:
+            return sum(group_cpu_seconds(process.pid) for process in gunicorns)
+
+        server_cpu, client_cpu = server_cpu_seconds(), time.process_time()
+        proxy_cpu = group_cpu_seconds(nginx.pid) if nginx else 0.0
         began = time.monotonic()
         run = Run(port, began + args.seconds, args.max_attempts, photos, make_signature(), args.think)
         threads = [
@@ -762,10 +882,13 @@ def main() -> int:
                 thread.join(timeout=0.5)
         ended = time.monotonic()
         load_after = os.getloadavg()
-        server_cpu = group_cpu_seconds(gunicorn.pid) - server_cpu
+        server_cpu = server_cpu_seconds() - server_cpu
         client_cpu = time.process_time() - client_cpu
-        stop_gunicorn(gunicorn)
-        errors = (Path(workdir) / "gunicorn.log").read_text(errors="replace").strip().splitlines()
+        if nginx:
+            proxy_cpu = group_cpu_seconds(nginx.pid) - proxy_cpu
+        for process in servers:
+            stop_gunicorn(process)
+        errors = [line for log in logs for line in log.read_text(errors="replace").strip().splitlines()]
         summary = report(run, began, ended, restart, args.workers)
         if errors:
             # The exceptions behind the 5xx: the last line of each traceback names it.
@@ -785,7 +908,7 @@ def main() -> int:
         lat = summary["latency"]
         print("\n=== summary " + "=" * 60)
         print(
-            f"{args.inspectors} inspectors, {args.workers} gunicorn sync workers, {args.items} items,"
+            f"{args.inspectors} inspectors, gunicorn: {layout}, {args.items} items,"
             f" think {args.think:g} s,"
             f" {summary['elapsed']:.1f} s, restart-pg: {'yes' if args.restart_pg else 'no'};"
             f" load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f},"
@@ -794,8 +917,9 @@ def main() -> int:
         served = max(1, summary["requests"] + summary["failed_attempts"])
         print(
             f"gunicorn CPU {server_cpu:.1f} s ({server_cpu / summary['elapsed']:.2f} of {os.cpu_count()}"
-            f" cores, {1000 * server_cpu / served:.0f} ms a request); client CPU {client_cpu:.1f} s;"
-            " PostgreSQL's not counted"
+            f" cores, {1000 * server_cpu / served:.0f} ms a request);"
+            + (f" nginx CPU {proxy_cpu:.1f} s;" if nginx else "")
+            + f" client CPU {client_cpu:.1f} s; PostgreSQL's not counted"
         )
         print(
             f"submits: {summary['submits']} ({summary['submits_per_s']:.2f}/s);"
@@ -822,7 +946,8 @@ def main() -> int:
     finally:
         if run is not None:
             run.stop.set()
-        stop_gunicorn(gunicorn)
+        for process in servers:
+            stop_gunicorn(process)
         if "django" in sys.modules:
             from django.db import connections
 
