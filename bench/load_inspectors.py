@@ -285,9 +285,10 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path)
 def start_nginx(port: int, upstreams: dict[str, int], workdir: Path) -> subprocess.Popen:
     """nginx on 127.0.0.1:``port`` in the foreground, routing by deploy/nginx/locations.conf (the file
     production includes) to the upstreams named there, each one gunicorn on 127.0.0.1."""
-    nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    # Debian installs it in /usr/sbin, which only root's PATH has.
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if nginx is None:
-        raise SystemExit("--autosave-workers needs nginx: apt-get install nginx-light")
+        raise SystemExit("--proxy and --autosave-workers need nginx: apt-get install nginx-light")
     home = workdir / "nginx"
     home.mkdir()
     # Started as root, nginx's workers run as nobody: they must reach the temporary files under home.
@@ -383,7 +384,7 @@ def group_cpu_seconds(pgid: int) -> float:
     return ticks / per_second
 
 
-def stop_gunicorn(process: subprocess.Popen | None) -> None:
+def stop_server(process: subprocess.Popen | None) -> None:
     """Stop a server started in its own process group (gunicorn, or nginx)."""
     if process is None or process.poll() is not None:
         return
@@ -887,7 +888,7 @@ def main() -> int:
         if nginx:
             proxy_cpu = group_cpu_seconds(nginx.pid) - proxy_cpu
         for process in servers:
-            stop_gunicorn(process)
+            stop_server(process)
         errors = [line for log in logs for line in log.read_text(errors="replace").strip().splitlines()]
         summary = report(run, began, ended, restart, args.workers)
         if errors:
@@ -947,7 +948,7 @@ def main() -> int:
         if run is not None:
             run.stop.set()
         for process in servers:
-            stop_gunicorn(process)
+            stop_server(process)
         if "django" in sys.modules:
             from django.db import connections
 
