@@ -42,6 +42,11 @@ def _check_photos(uploads: Sequence, already: int = 0) -> None:
         validate_photo_upload(upload)
 
 
+# The caller's permission filter, unbuilt: building it reads the caller's roles and districts, and a
+# write by one of the task's inspectors needs none (_lock_record).
+VisibleRecords = Callable[[], QuerySet[Inspection]]
+
+
 def _not_assigned() -> WorkflowError:
     return _refuse(_("Only the inspectors assigned to this task may do this."), "not_assigned", 403)
 
@@ -57,16 +62,17 @@ def _assigned_inspector(actor, task: InspectionTask) -> Inspector:
 def _lock_record(
     inspection: Inspection,
     actor,
-    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+    visible: VisibleRecords | None = None,
 ) -> Inspection:
     """The record and its task locked for a change by one of the task's inspectors, in one
     statement that also checks the assignment; anyone else is refused: "not found" (404) if the
-    record is outside ``visible`` (the caller's permission filter, or a function that builds it),
-    else not_assigned (403).
+    record is outside what ``visible()`` builds (the caller's permission filter), else not_assigned
+    (403).
 
     The task's inspectors always see its record (permissions.inspections_visible_to), so the filter
     is built and asked only for the others: building it cost a tablet's signature a quarter of its
     Python work.
+
     FOR UPDATE OF the record and the task only: the joined enterprise and scene are read, not
     changed, and locking them would queue every record of a scene behind one row."""
     inspector = permissions.roles_of(actor).inspector
@@ -82,7 +88,5 @@ def _lock_record(
         )
         if locked is not None:
             return locked
-    if callable(visible):
-        visible = visible()
-    get_object_or_404(Inspection.objects if visible is None else visible, pk=inspection.pk)
+    get_object_or_404(Inspection.objects if visible is None else visible(), pk=inspection.pk)
     raise _not_assigned()

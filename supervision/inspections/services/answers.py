@@ -6,13 +6,13 @@ import functools
 import hashlib
 import io
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
@@ -25,6 +25,7 @@ from supervision.inspections.services._common import (
     MAX_PHOTOS_PER_ANSWER,
     NOTE_MAX,
     SIGNATURE_MAX_BYTES,
+    VisibleRecords,
     _check_photos,
     _lock_record,
     _refuse,
@@ -35,7 +36,7 @@ from supervision.models import AnswerEvent, Inspection, InspectionAnswer, Inspec
 def _lock_draft(
     inspection: Inspection,
     actor,
-    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+    visible: VisibleRecords | None = None,
 ) -> Inspection:
     """Lock the record and its task (a cancelled task freezes the record) for a change by one of the
     assigned inspectors: _lock_record's one statement, and the record still a draft."""
@@ -55,20 +56,19 @@ def inspection_answer(
     result: str | None = None,
     note: str | None = None,
     photos: Sequence = (),
-    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+    visible: VisibleRecords | None = None,
     attach: Sequence[Photo] = (),
     device_at: datetime | None = None,
     event_id: uuid.UUID | None = None,
 ) -> InspectionAnswer:
     """Autosave one item. ``None`` keeps what is stored, so a client may send only what changed.
 
-    ``visible``: the records the caller may see, or a function that builds them (asked only when
-    needed: on PostgreSQL an answer without photos is written in one statement that needs no
-    permission filter, see _answer_at_once); the API passes its permission filter here (and may
-    pass a bare ``Inspection(pk=...)``): it is asked only when the actor is not one of the task's
-    inspectors (_lock_record), and a record outside it is not found (404). The returned answer's
-    ``photo_hashes`` is its photos' SHA-256 list when already known without a query (a new answer:
-    none), else None.
+    ``visible``: a function that builds the records the caller may see (the API passes its permission
+    filter this way, with a bare ``Inspection(pk=...)``). It is called only when the actor is not one
+    of the task's inspectors (_lock_record; on PostgreSQL an answer without photos is written in one
+    statement that needs no filter, see _answer_at_once), and a record outside it is not found (404).
+    The returned answer's ``photo_hashes`` is its photos' SHA-256 list when already known without a
+    query (a new answer: none), else None.
 
     Every call is one event of the record's answer history (AnswerEvent). A tablet's replayed
     answer (services.offline) gives ``device_at`` (when the inspector answered, by its clock),
@@ -341,7 +341,7 @@ def inspection_update(
     actor,
     note: str | None = None,
     representative_name: str | None = None,
-    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+    visible: VisibleRecords | None = None,
 ) -> Inspection:
     """Autosave the record's own fields. ``visible``: as inspection_answer's."""
     inspection = _lock_draft(inspection, actor, visible)
@@ -378,7 +378,7 @@ def inspection_sign(
     image: bytes,
     inspector: Inspector | None = None,
     device_at: datetime | None = None,
-    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+    visible: VisibleRecords | None = None,
 ) -> Signature:
     """Store a signature drawn on the tablet: each assigned inspector's, and the representative's.
     Signing again replaces the earlier drawing (a smudged signature is redrawn before submit).

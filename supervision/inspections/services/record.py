@@ -2,12 +2,12 @@
 everything is answered and signed, freezes the record into a content hash and issues the order."""
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from core.signals import enterprise_changed
 from supervision.inspections.selectors import record_checklist
 from supervision.inspections.services._common import (
     SEVERITY_ORDER,
+    VisibleRecords,
     _assigned_inspector,
     _lock_record,
     _refuse,
@@ -221,11 +222,11 @@ def inspection_submit(
     conclusion: str,
     rectify_deadline: datetime | None = None,
     done_at: datetime | None = None,
-    visible: QuerySet[Inspection] | Callable[[], QuerySet[Inspection]] | None = None,
+    visible: VisibleRecords | None = None,
 ) -> Inspection:
     """Close the record. Idempotent by the client's ``submission_id``: a retried submit, or the
     second tablet of the pair sending the same submission, gets the same record back.
-    ``visible``: the caller's permission filter, or a function that builds it; asked only when the
+    ``visible``: a function that builds the caller's permission filter; called only when the
     actor is not one of the task's inspectors (a record outside it is not found).
 
     ``done_at``: when the inspector submitted on a tablet offline, by its clock (not after now).
